@@ -49,5 +49,8 @@ ensure_venv() {
 
 install_package() {  # $1 = extras, e.g. "test"
   log "building and installing facemask-ds[$1] (CMake build dir is reused between runs)"
-  python -m pip install -q --disable-pip-version-check "$ROOT[$1]"
+  local extra=()
+  # FACEMASK_BUILD_DIR: a private CMake build dir (parallel checkouts/developers must not share one)
+  [ -n "${FACEMASK_BUILD_DIR:-}" ] && extra+=("-Cbuild-dir=$FACEMASK_BUILD_DIR")
+  python -m pip install -q --disable-pip-version-check "${extra[@]}" "$ROOT[$1]"
 }

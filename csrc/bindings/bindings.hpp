@@ -6,4 +6,5 @@ void init_info(pybind11::module_& m);     // info.cpp: build facts
 void init_parsers(pybind11::module_& m);  // parsers.cpp: core decoders + call_parse_function harness
 void init_redact(pybind11::module_& m);   // redact.cpp: CPU redaction core
 void init_cuda(pybind11::module_& m);     // cuda.cpp: CUDA kernels on device arrays (stubs without CUDA)
+void init_emulate(pybind11::module_& m);  // emulate.cpp: nvinfer clustering + scaling/back-mapping from core
 }  // namespace facemask_bind
