@@ -10,4 +10,5 @@ PYBIND11_MODULE(_native, m) {
   facemask_bind::init_redact(m);
   facemask_bind::init_cuda(m);
   facemask_bind::init_emulate(m);
+  facemask_bind::init_decode(m);
 }

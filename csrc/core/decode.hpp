@@ -57,6 +57,7 @@ struct DecodeResult {
   std::vector<Detection> detections;  // network-input pixels, boxes clamped to [0, net_w] x [0, net_h]
   std::string error;                  // non-empty = malformed input (missing layer, bad dims/type, NaN...);
                                       // detections is then empty. Never throws, never reads out of bounds.
+  int64_t skipped_nonfinite = 0;      // candidates above threshold dropped because a value was NaN/Inf
 };
 
 /// Decode one frame's outputs. Thread-safe and reentrant (no global mutable state).

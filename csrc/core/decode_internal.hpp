@@ -1,0 +1,124 @@
+// Private helpers shared by the decode_<family>.cpp files: dtype reading (FP16 -> float), layer lookup by name and
+// by shape, dims validation, candidate collection. Not part of the public interface (see decode.hpp).
+#pragma once
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "core/decode.hpp"
+
+namespace facemask {
+namespace detail {
+
+/// IEEE 754 binary16 -> binary32 (exact for every bit pattern, NaN payload kept, subnormals handled).
+float half_to_float(uint16_t h);
+
+const char* dtype_name(DataType t);
+
+/// Formats dims as "[a,b,c]".
+std::string dims_str(const std::vector<int64_t>& dims);
+
+/// Read-only element access of a FLOAT or HALF tensor as float. Only constructed after validation.
+struct Reader {
+  const void* data = nullptr;
+  bool half = false;
+  float operator[](int64_t i) const {
+    if (half) return half_to_float(static_cast<const uint16_t*>(data)[i]);
+    return static_cast<const float*>(data)[i];
+  }
+};
+
+/// Calls fn(index) for every i in [0, n) with value(i) >= thr (NaN never passes). For HALF the comparison is done on
+/// the bit patterns first (monotonic for non-negative values), so a mostly-empty heatmap costs one integer compare
+/// per element.
+template <class Fn>
+void for_each_at_least(const Reader& r, int64_t begin, int64_t n, int64_t step, float thr, Fn&& fn);
+
+/// Everything a family decoder needs from the request, resolved once.
+struct Ctx {
+  Family family;
+  const char* fam = "";  // family name for messages
+  const std::vector<TensorView>* outputs = nullptr;
+  int net_w = 0, net_h = 0;
+  float thr = 0.f;
+  int top_k = 300;
+  const DecoderOptions* opt = nullptr;
+  DecodeResult* res = nullptr;
+  int64_t skipped_nonfinite = 0;
+
+  /// Sets the error (first one wins) and returns false, so decoders can `return c.fail(...)`.
+  bool fail(const std::string& msg);
+};
+
+/// A role a family needs (e.g. "heatmap"), with the names it is known by (first = documented default).
+struct Role {
+  const char* role;
+  std::vector<const char*> aliases;
+};
+
+/// Resolves the tensors for `roles` by name: options.output_names (positional, per role) override the aliases.
+/// Writes the index into outputs or -1 per role. Fails (error set) only when an explicitly configured name is absent.
+bool find_by_name(Ctx& c, const std::vector<Role>& roles, std::vector<int>* idx);
+
+/// Checks dtype (FLOAT/HALF), non-null data, positive dims; `rank` after squeezing leading 1s (rank <= 0: any).
+/// On success writes the squeezed dims. Reports "<family>: layer '<name>' (<role>): ...".
+bool check_tensor(Ctx& c, const TensorView& t, const char* role, int rank, std::vector<int64_t>* dims_out);
+
+/// Reader for a validated tensor.
+inline Reader reader(const TensorView& t) { return Reader{t.data, t.dtype == DataType::kHalf}; }
+
+/// Squeezes leading dims of size 1 until the rank is `rank` (no-op when already <= rank).
+std::vector<int64_t> squeeze_leading(const std::vector<int64_t>& dims, int rank);
+
+inline bool finite(float v) { return std::isfinite(v); }
+
+/// Appends a detection after clamping its box to the net, applying the landmark order and checking every value is
+/// finite (non-finite candidates are counted and skipped). `lx/ly` are in the model's own point order.
+void emit(Ctx& c, float x1, float y1, float x2, float y2, float score, int n_lm, const float* lx, const float* ly);
+
+/// Inverse of the logistic function, for thresholding raw logits before computing sigmoid: returns -inf for thr <= 0
+/// and +inf for thr >= 1 ("no finite logit reaches it").
+float logit_threshold(float thr);
+
+inline float sigmoid(float x) { return 1.f / (1.f + std::exp(-x)); }
+
+// Family decoders (one file each). Each returns false after c.fail(...) on malformed input.
+bool decode_centerface(Ctx& c);
+bool decode_retinaface(Ctx& c);
+bool decode_scrfd(Ctx& c);
+bool decode_yunet(Ctx& c);
+bool decode_yolov5face(Ctx& c);
+bool decode_yolov8face(Ctx& c);
+bool decode_blazeface(Ctx& c);
+
+// ---- template implementation -----------------------------------------------------------------------------------
+
+/// Smallest binary16 bit pattern (non-negative) whose value is >= thr, for thr > 0. 0x7C00 (inf) when none finite.
+uint16_t half_bits_at_least(float thr);
+
+template <class Fn>
+void for_each_at_least(const Reader& r, int64_t begin, int64_t n, int64_t step, float thr, Fn&& fn) {
+  if (r.half && thr > 0.f) {
+    const uint16_t* p = static_cast<const uint16_t*>(r.data);
+    const uint16_t tb = half_bits_at_least(thr);
+    for (int64_t k = 0, i = begin; k < n; ++k, i += step) {
+      const uint16_t b = p[i];
+      // sign bit clear, value >= thr (monotonic in bits); 0x7C01..0x7FFF are NaN and excluded by the second test
+      if (b >= tb && b <= 0x7C00) fn(k);
+    }
+    return;
+  }
+  if (!r.half) {
+    const float* p = static_cast<const float*>(r.data);
+    for (int64_t k = 0, i = begin; k < n; ++k, i += step)
+      if (p[i] >= thr) fn(k);
+    return;
+  }
+  for (int64_t k = 0, i = begin; k < n; ++k, i += step)
+    if (r[i] >= thr) fn(k);
+}
+
+}  // namespace detail
+}  // namespace facemask
