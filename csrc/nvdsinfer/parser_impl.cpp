@@ -33,12 +33,27 @@ using facemask::Family;
 // Logging: one line per distinct message per process.
 
 namespace {
-constexpr size_t kMaxDistinctMessages = 64;
+constexpr size_t kMaxDistinctMessages = 256;
 
 void emit_line(const std::string& msg) {
   const std::string line = "facemask-parser: " + msg + "\n";
   std::fwrite(line.data(), 1, line.size(), stderr);  // one write: lines of concurrent threads do not interleave
   std::fflush(stderr);
+}
+
+// Messages that differ only in numbers (dims, sizes) count as the same message.
+std::string dedup_key(const std::string& msg) {
+  std::string k;
+  k.reserve(msg.size());
+  for (size_t i = 0; i < msg.size(); ++i) {
+    if (std::isdigit(static_cast<unsigned char>(msg[i]))) {
+      k += '#';
+      while (i + 1 < msg.size() && std::isdigit(static_cast<unsigned char>(msg[i + 1]))) ++i;
+    } else {
+      k += msg[i];
+    }
+  }
+  return k;
 }
 }  // namespace
 
@@ -47,8 +62,9 @@ void log_once(const std::string& msg) noexcept {
     static std::mutex mu;
     static std::unordered_set<std::string>* seen = new std::unordered_set<std::string>();  // never destroyed
     static bool capped = false;
+    const std::string key = dedup_key(msg);
     std::lock_guard<std::mutex> lock(mu);
-    if (seen->count(msg)) return;
+    if (seen->count(key)) return;
     if (seen->size() >= kMaxDistinctMessages) {
       if (!capped) {
         capped = true;
@@ -56,7 +72,7 @@ void log_once(const std::string& msg) noexcept {
       }
       return;
     }
-    seen->insert(msg);
+    seen->insert(key);
     emit_line(msg);
   } catch (...) {
   }
@@ -175,6 +191,9 @@ const State& state() {
   return *s;
 }
 
+// nvinfer documents detectionConfidence as [0, 1]; a model emitting more (e.g. an unclamped heatmap) is clamped.
+float confidence(float s) { return s < 0.f ? 0.f : (s > 1.f ? 1.f : s); }
+
 const char* kind_suffix(bool mask) { return mask ? "Mask" : ""; }
 
 std::string fn_name(Family fam, bool mask) {
@@ -277,7 +296,7 @@ bool parse_bbox(Family fam, const std::vector<NvDsInferLayerInfo>& layers, const
       o.top = d.y1;
       o.width = d.x2 - d.x1;
       o.height = d.y2 - d.y1;
-      o.detectionConfidence = d.score;
+      o.detectionConfidence = confidence(d.score);
       out.push_back(o);
     }
   } catch (const std::exception& e) {
@@ -309,7 +328,7 @@ bool parse_mask(Family fam, const std::vector<NvDsInferLayerInfo>& layers, const
       o.top = d.y1;
       o.width = d.x2 - d.x1;
       o.height = d.y2 - d.y1;
-      o.detectionConfidence = d.score;
+      o.detectionConfidence = confidence(d.score);
       o.mask = m;
       o.mask_width = static_cast<unsigned>(mw);
       o.mask_height = static_cast<unsigned>(mh);

@@ -19,7 +19,7 @@ bool parse_mask(facemask::Family fam, const std::vector<NvDsInferLayerInfo>& lay
                 const NvDsInferParseDetectionParams& params, std::vector<NvDsInferInstanceMaskInfo>& out) noexcept;
 
 /// Logs `msg` to stderr as one "facemask-parser: ..." line the first time it is seen in this process (thread-safe;
-/// at most a bounded number of distinct messages, then one "further messages suppressed" line).
+/// messages differing only in numbers count as one; at most 256 distinct ones, then one "suppressed" line).
 void log_once(const std::string& msg) noexcept;
 
 /// JSON build facts (static string).
