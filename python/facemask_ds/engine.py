@@ -514,3 +514,162 @@ def installed_trt_version() -> str | None:
 def record_summary(rec: dict[str, Any]) -> str:
     return json.dumps({k: rec.get(k) for k in COMPARED_KEYS}, indent=2)
 
+
+
+# -- command line (shared by `facemask-ds build-engine`, scripts/build_engine.py and bundles) -------------------------
+CLI_DESCRIPTION = (
+    "Build a TensorRT engine that DeepStream's nvinfer loads as is: written under the exact name nvinfer generates "
+    "for the config (<onnx>_b<batch>_gpu<id>_<mode>.engine, next to the ONNX), with a dynamic-batch profile "
+    "(min 1, opt = max = batch size) and a sidecar JSON (TensorRT version, GPU, precision, profile, ONNX sha256). "
+    "An existing engine that does not match is never silently reused or overwritten (--force rebuilds). Run it on "
+    "the deployment target: engines only load on the TensorRT build and GPU they were built with. Without "
+    "TensorRT it exits 2 and prints the equivalent trtexec command.")
+
+
+def add_arguments(p: Any) -> None:
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--config", metavar="CFG", help="nvinfer config (.txt/.yml): take onnx-file, batch-size, gpu-id, "
+                     "network-mode, int8-calib-file, infer-dims and preprocessing from it (recommended)")
+    src.add_argument("--onnx", metavar="MODEL", help="prepared ONNX file (see `facemask-ds prepare-onnx`)")
+    p.add_argument("--batch-size", type=int, help="nvinfer batch-size = profile opt/max batch (default 1)")
+    p.add_argument("--precision", choices=PRECISIONS, help="fp32 | fp16 | int8 | best (default fp16)")
+    p.add_argument("--gpu-id", type=int, help="CUDA device (default 0)")
+    p.add_argument("--height", type=int, help="input height, only for ONNX files with dynamic H")
+    p.add_argument("--width", type=int, help="input width, only for ONNX files with dynamic W")
+    p.add_argument("--calib-images", metavar="DIR", help="INT8: folder of representative frames for calibration")
+    p.add_argument("--calib-cache", metavar="FILE", help="INT8: calibration cache to read/write (= nvinfer's "
+                   "int8-calib-file; default <onnx dir>/calib.table)")
+    p.add_argument("--calib-max-images", type=int, default=512, help="INT8: use at most this many images (512)")
+    p.add_argument("--workspace-mib", type=int, help="builder workspace limit in MiB (TensorRT default: all memory)")
+    p.add_argument("--timing-cache", metavar="FILE", help="TensorRT timing cache to load and update (same TensorRT "
+                   "and GPU only); speeds up rebuilds")
+    p.add_argument("--opt-level", type=int, choices=range(0, 6), metavar="0-5",
+                   help="builder optimization level (TensorRT 8.6+; default 3)")
+    p.add_argument("--strongly-typed", action="store_true", help="TensorRT 10: strongly typed network (precision "
+                   "from the ONNX; matches nvinfer's strongly-typed=1). Always on with TensorRT 11")
+    p.add_argument("--output", metavar="ENGINE", help="engine path (default: nvinfer's generated name; anything else "
+                   "makes nvinfer rebuild unless model-engine-file names it)")
+    p.add_argument("--force", action="store_true", help="rebuild even if an engine with that name exists")
+    p.add_argument("--print-trtexec", action="store_true", help="print the equivalent trtexec command and exit")
+    p.add_argument("--trt-version", metavar="V", help="TensorRT version for --print-trtexec (default: the installed "
+                   "one), e.g. 8.5, 8.6, 10.16, 11.4")
+    p.add_argument("--trtexec", default=DEFAULT_TRTEXEC, help=f"trtexec path in the printed command ({DEFAULT_TRTEXEC})")
+    p.add_argument("--input-name", help="ONNX input name for --print-trtexec when the `onnx` package is missing")
+    p.add_argument("--verbose", action="store_true", help="TensorRT verbose log")
+
+
+def spec_from_args(a: Any) -> BuildSpec:
+    hw = (a.height, a.width) if a.height and a.width else None
+    over = dict(batch_size=a.batch_size, precision=a.precision, gpu_id=a.gpu_id, infer_hw=hw,
+                int8_calib_file=Path(a.calib_cache) if a.calib_cache else None,
+                calib_images=Path(a.calib_images) if a.calib_images else None, calib_max_images=a.calib_max_images,
+                workspace_mib=a.workspace_mib, timing_cache=Path(a.timing_cache) if a.timing_cache else None,
+                optimization_level=a.opt_level, strongly_typed=a.strongly_typed or None,
+                engine_path=Path(a.output) if a.output else None, force=a.force or None, verbose=a.verbose or None)
+    if a.config:
+        return spec_from_nvinfer_config(a.config, **over)
+    kw = {k: v for k, v in over.items() if v is not None}
+    return BuildSpec(onnx=Path(a.onnx), **kw)
+
+
+def onnx_input(spec: BuildSpec, name: str | None) -> tuple[str, tuple[int, int, int]]:
+    """Input 0's name and CHW, from the ONNX file (needs the `onnx` package) or from --input-name + infer dims."""
+    try:
+        import onnx
+    except ImportError:
+        onnx = None  # type: ignore[assignment]
+    if onnx is not None and Path(spec.onnx).exists():
+        m = onnx.load(str(spec.onnx), load_external_data=False)
+        inits = {i.name for i in m.graph.initializer}
+        inp = next(i for i in m.graph.input if i.name not in inits)
+        d = [x.dim_value if x.HasField("dim_value") else -1 for x in inp.type.tensor_type.shape.dim]
+        c, h, w = d[1], d[2], d[3]
+        if spec.infer_hw:
+            h, w = spec.infer_hw
+        if min(c, h, w) <= 0:
+            raise BuildError(f"input {inp.name} has dynamic dims {d}; pass --height/--width")
+        return name or inp.name, (c, h, w)
+    if not (name and spec.infer_hw):
+        raise BuildError("without the `onnx` package, pass --input-name, --height and --width (or --config with "
+                         "infer-dims)")
+    return name, (3, spec.infer_hw[0], spec.infer_hw[1])
+
+
+def _ticker(progress: Callable[[str], None]) -> Callable[[], None]:
+    import threading
+
+    stop = threading.Event()
+    t0 = time.monotonic()
+
+    def run() -> None:
+        while not stop.wait(30):
+            progress(f"... still building ({int(time.monotonic() - t0)} s)")
+
+    threading.Thread(target=run, daemon=True).start()
+    return stop.set
+
+
+def run_cli(a: Any, prog: str = "facemask-ds build-engine") -> int:
+    import sys
+
+    def say(msg: str) -> None:
+        print(f"[build-engine] {msg}", file=sys.stderr, flush=True)
+
+    try:
+        spec = spec_from_args(a)
+    except (BuildError, ValueError, OSError) as e:
+        print(f"{prog}: {e}", file=sys.stderr)
+        return 2
+
+    def trtexec_text(version: str) -> str:
+        name, chw = onnx_input(spec, a.input_name)
+        return format_command(trtexec_command(spec, version, name, chw, a.trtexec))
+
+    if a.print_trtexec:
+        ver = a.trt_version or installed_trt_version()
+        if not ver:
+            print(f"{prog}: no TensorRT found here; name the target's version with --trt-version (DeepStream 6.2/6.3: "
+                  "8.5, 6.4/7.0: 8.6, 7.1: 10.3, 8.0: 10.9, 9.0: 10.14, 9.1/9.2: 10.16)", file=sys.stderr)
+            return 2
+        try:
+            text = trtexec_text(ver)
+            print(f"# trtexec for TensorRT {ver}")
+            print(text)
+        except (BuildError, TrtUnsupported, ValueError) as e:
+            print(f"{prog}: {e}", file=sys.stderr)
+            return 2
+        return 0
+    stop = None
+    try:
+        import tensorrt  # noqa: F401
+    except Exception:  # noqa: BLE001
+        ver = a.trt_version or installed_trt_version() or "10.16"
+        print(f"{prog}: TensorRT's Python module is not available here, so no engine was built.\n"
+              "Build on the DeepStream target (same TensorRT and GPU as the runtime). There, either run this "
+              "command again or use trtexec (shown for TensorRT "
+              f"{ver}{'' if a.trt_version or installed_trt_version() else ', the DeepStream 9.1 version; use --trt-version'}):",
+              file=sys.stderr)
+        try:
+            print(trtexec_text(ver), file=sys.stderr)
+        except (BuildError, TrtUnsupported, ValueError) as e:
+            print(f"(no trtexec command: {e})", file=sys.stderr)
+        return 3
+    try:
+        stop = _ticker(say)
+        res = build(spec, progress=say)
+    except (TrtUnavailable, TrtUnsupported, BuildError, ValueError, OSError) as e:
+        print(f"{prog}: {e}", file=sys.stderr)
+        return 1
+    finally:
+        if stop:
+            stop()
+    print(res.engine)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    p = argparse.ArgumentParser(prog="build_engine.py", description=CLI_DESCRIPTION)
+    add_arguments(p)
+    return run_cli(p.parse_args(argv), prog="build_engine.py")
