@@ -32,7 +32,7 @@ try:  # package import, or standalone copy next to trt_compat.py (scripts/build_
     from .trt_compat import (TrtApi, TrtUnavailable, TrtUnsupported, import_tensorrt, make_entropy_calibrator,
                              new_builder, new_logger, parse_version)
 except ImportError:  # pragma: no cover - standalone
-    from trt_compat import (TrtApi, TrtUnavailable, TrtUnsupported, import_tensorrt,  # type: ignore[no-redef]
+    from trt_compat import (TrtApi, TrtUnavailable, TrtUnsupported, import_tensorrt,  # type: ignore[no-redef,import-not-found]
                             make_entropy_calibrator, new_builder, new_logger, parse_version)
 
 PRECISIONS = ("fp32", "fp16", "int8", "best")
@@ -417,15 +417,16 @@ def build(spec: BuildSpec, progress: Callable[[str], None] = print, trt_module: 
     chw0: tuple[int, int, int] | None = None
     for i in range(net.num_inputs):
         t = net.get_input(i)
-        rest = [int(d) for d in tuple(t.shape)[1:]]
+        full = [int(t.shape[k]) for k in range(len(t.shape))]
+        rest = full[1:]
         if i == 0 and len(rest) == 3:
             if spec.infer_hw is not None:
                 if rest[1] not in (-1, spec.infer_hw[0]) or rest[2] not in (-1, spec.infer_hw[1]):
-                    raise BuildError(f"infer-dims {spec.infer_hw} contradict the ONNX input {t.name} {list(t.shape)}")
+                    raise BuildError(f"infer-dims {spec.infer_hw} contradict the ONNX input {t.name} {full}")
                 rest[1], rest[2] = spec.infer_hw
             chw0 = (rest[0], rest[1], rest[2])
         if any(d < 0 for d in rest):
-            raise BuildError(f"input {t.name!r} has dynamic non-batch dims {list(t.shape)}: run `facemask-ds "
+            raise BuildError(f"input {t.name!r} has dynamic non-batch dims {full}: run `facemask-ds "
                              "prepare-onnx` to fix H x W, or set infer-dims")
         mn, opt = [1, *rest], [int(spec.batch_size), *rest]
         profile.set_shape(t.name, trt.Dims(mn), trt.Dims(opt), trt.Dims(opt))
@@ -639,7 +640,7 @@ def run_cli(a: Any, prog: str = "facemask-ds build-engine") -> int:
             print(f"{prog}: {e}", file=sys.stderr)
             return 2
         return 0
-    stop = None
+    stop: Callable[[], None] | None = None
     try:
         import tensorrt  # noqa: F401
     except Exception:  # noqa: BLE001
@@ -661,7 +662,7 @@ def run_cli(a: Any, prog: str = "facemask-ds build-engine") -> int:
         print(f"{prog}: {e}", file=sys.stderr)
         return 1
     finally:
-        if stop:
+        if stop is not None:
             stop()
     print(res.engine)
     return 0
