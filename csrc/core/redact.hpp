@@ -109,6 +109,7 @@ struct RegionPlan {
   int cell = 0;                        // pixelate cell, luma px (even)
   int kind = 0;                        // 0 box, 1 ellipse (box/oval shapes), 2 mask
   Ellipse ellipse;                     // kind 1
+  float ca = 1.f, sa = 0.f;            // kind 1: cos / sin of ellipse.angle (computed once, host side)
   float bcx = 0, bcy = 0, bhw = 0, bhh = 0;  // kind 0: centre, half sizes; kind 2: the mask rect the same way
   float feather_px = 0.f;
   const float* mask = nullptr;         // kind 2
@@ -127,7 +128,7 @@ int plane_radius(const RegionPlan& plan, int sub);
 
 /// Coverage of the frame point (px, py) for a plan, with the plan's feather or an override (>= 0).
 FACEMASK_HD inline float region_alpha_f(const RegionPlan& pl, float px, float py, float feather_px) {
-  if (pl.kind == 1) return ellipse_alpha(pl.ellipse, px, py, feather_px);
+  if (pl.kind == 1) return ellipse_alpha_cs(pl.ellipse, pl.ca, pl.sa, px, py, feather_px);
   if (pl.kind == 2) {
     if (pl.mask == nullptr || pl.mask_w <= 0 || pl.mask_h <= 0 || !(pl.bhw > 0.f) || !(pl.bhh > 0.f)) return 0.f;
     const float mx = pl.bcx - pl.bhw, my = pl.bcy - pl.bhh;

@@ -68,10 +68,9 @@ FACEMASK_HD inline bool ellipse_empty(const Ellipse& e) {
 ///   sd = (q^2 - q) / g   (exact on both axes and for circles; sd = -min(rx, ry) at the centre, g = 0),
 ///   alpha = clamp(0.5 - sd / feather_px, 0, 1).
 /// feather_px <= 0 (or non-finite): hard edge, alpha = (q <= 1) ? 1 : 0. Empty ellipse: 0.
-FACEMASK_HD inline float ellipse_alpha(const Ellipse& e, float px, float py, float feather_px) {
+FACEMASK_HD inline float ellipse_alpha_cs(const Ellipse& e, float c, float s, float px, float py, float feather_px) {
   if (ellipse_empty(e)) return 0.f;
   const float dx = px - e.cx, dy = py - e.cy;
-  const float c = std::cos(e.angle), s = std::sin(e.angle);
   const float u = c * dx + s * dy;
   const float v = -s * dx + c * dy;
   const float ux = u / e.rx, vy = v / e.ry;
@@ -88,6 +87,11 @@ FACEMASK_HD inline float ellipse_alpha(const Ellipse& e, float px, float py, flo
   }
   float a = 0.5f - sd / feather_px;
   return a < 0.f ? 0.f : (a > 1.f ? 1.f : a);
+}
+
+/// Same as ellipse_alpha_cs with c = cos(angle), s = sin(angle) (callers looping over pixels compute them once).
+FACEMASK_HD inline float ellipse_alpha(const Ellipse& e, float px, float py, float feather_px) {
+  return ellipse_alpha_cs(e, std::cos(e.angle), std::sin(e.angle), px, py, feather_px);
 }
 
 /// The face oval (fit_face_oval(d, 1.0)) sampled at the centres of a mask_w x mask_h grid laid over the detection

@@ -1,0 +1,575 @@
+// CPU redaction (specification in redact.hpp).
+#include "core/redact.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace facemask {
+
+const char* redact_mode_name(RedactMode m) {
+  switch (m) {
+    case RedactMode::kBlur: return "blur";
+    case RedactMode::kPixelate: return "pixelate";
+    case RedactMode::kFill: return "fill";
+  }
+  return "?";
+}
+
+const char* redact_shape_name(RedactShape s) {
+  switch (s) {
+    case RedactShape::kBox: return "box";
+    case RedactShape::kEllipse: return "ellipse";
+    case RedactShape::kOval: return "oval";
+  }
+  return "?";
+}
+
+bool redact_mode_from_name(const std::string& s, RedactMode* out) {
+  for (RedactMode m : {RedactMode::kBlur, RedactMode::kPixelate, RedactMode::kFill}) {
+    if (s == redact_mode_name(m)) {
+      if (out) *out = m;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool redact_shape_from_name(const std::string& s, RedactShape* out) {
+  for (RedactShape m : {RedactShape::kBox, RedactShape::kEllipse, RedactShape::kOval}) {
+    if (s == redact_shape_name(m)) {
+      if (out) *out = m;
+      return true;
+    }
+  }
+  return false;
+}
+
+int box_radius_for_sigma(double sigma) {
+  if (!(sigma > 0.0) || !std::isfinite(sigma)) return sigma > 0.0 ? kMaxBoxRadius : 1;
+  const double r = std::floor((std::sqrt(1.0 + 4.0 * sigma * sigma) - 1.0) / 2.0 + 0.5);
+  if (r < 1.0) return 1;
+  if (r > kMaxBoxRadius) return kMaxBoxRadius;
+  return static_cast<int>(r);
+}
+
+int plane_radius(const RegionPlan& plan, int sub) {
+  return box_radius_for_sigma(static_cast<double>(plan.sigma) / (sub > 0 ? sub : 1));
+}
+
+namespace {
+
+constexpr float kCoordLimit = 1e8f;
+
+float clampf(float v, float lo, float hi) { return v < lo ? lo : (v > hi ? hi : v); }
+
+int floor_even(int v) { return v >= 0 ? (v & ~1) : -((-v + 1) & ~1); }
+int ceil_even(int v) { return v >= 0 ? ((v + 1) & ~1) : -((-v) & ~1); }
+
+}  // namespace
+
+RegionPlan plan_region(const Region& r, const RedactParams& p, int frame_w, int frame_h) {
+  RegionPlan pl;
+  const Detection& d = r.det;
+  if (frame_w <= 0 || frame_h <= 0) return pl;
+  if (!std::isfinite(d.x1) || !std::isfinite(d.y1) || !std::isfinite(d.x2) || !std::isfinite(d.y2)) return pl;
+  if (!(d.x2 > d.x1) || !(d.y2 > d.y1)) return pl;
+  if (!(p.margin > 0.f) || !std::isfinite(p.margin)) return pl;
+  const float w = d.x2 - d.x1, h = d.y2 - d.y1;
+  const float S = std::max(w, h);
+  if (!std::isfinite(S)) return pl;
+  pl.face_size = S;
+  pl.feather_px = (p.feather > 0.f && std::isfinite(p.feather)) ? p.feather * S : 0.f;
+  if (!std::isfinite(pl.feather_px)) pl.feather_px = 0.f;
+  pl.mask_threshold = p.mask_threshold;
+
+  float left, top, right, bottom;
+  const float cx = 0.5f * (d.x1 + d.x2), cy = 0.5f * (d.y1 + d.y2);
+  if (r.mask != nullptr && r.mask_w > 0 && r.mask_h > 0) {
+    pl.kind = 2;
+    pl.mask = r.mask;
+    pl.mask_w = r.mask_w;
+    pl.mask_h = r.mask_h;
+    pl.bcx = cx;
+    pl.bcy = cy;
+    pl.bhw = p.margin * 0.5f * w;
+    pl.bhh = p.margin * 0.5f * h;
+    left = cx - pl.bhw;
+    right = cx + pl.bhw;
+    top = cy - pl.bhh;
+    bottom = cy + pl.bhh;
+  } else if (p.shape == RedactShape::kBox) {
+    pl.kind = 0;
+    pl.bcx = cx;
+    pl.bcy = cy;
+    pl.bhw = p.margin * 0.5f * w;
+    pl.bhh = p.margin * 0.5f * h;
+    const float g = 0.5f * pl.feather_px;
+    left = cx - pl.bhw - g;
+    right = cx + pl.bhw + g;
+    top = cy - pl.bhh - g;
+    bottom = cy + pl.bhh + g;
+  } else {
+    pl.kind = 1;
+    pl.ellipse = p.shape == RedactShape::kEllipse ? box_ellipse(d, p.margin) : fit_face_oval(d, p.margin);
+    if (ellipse_empty(pl.ellipse)) return pl;
+    pl.ca = std::cos(pl.ellipse.angle);
+    pl.sa = std::sin(pl.ellipse.angle);
+    const RectF b = ellipse_bounds(pl.ellipse, 0.5f * pl.feather_px);
+    left = b.x;
+    top = b.y;
+    right = b.x + b.w;
+    bottom = b.y + b.h;
+  }
+  if (!std::isfinite(left) || !std::isfinite(top) || !std::isfinite(right) || !std::isfinite(bottom)) return pl;
+  const int bx0 = static_cast<int>(std::floor(clampf(left, -kCoordLimit, kCoordLimit)));
+  const int by0 = static_cast<int>(std::floor(clampf(top, -kCoordLimit, kCoordLimit)));
+  const int bx1 = static_cast<int>(std::ceil(clampf(right, -kCoordLimit, kCoordLimit)));
+  const int by1 = static_cast<int>(std::ceil(clampf(bottom, -kCoordLimit, kCoordLimit)));
+  pl.x0 = std::max(0, floor_even(bx0));
+  pl.y0 = std::max(0, floor_even(by0));
+  pl.x1 = std::min(frame_w, ceil_even(bx1));
+  pl.y1 = std::min(frame_h, ceil_even(by1));
+  if (pl.x1 <= pl.x0 || pl.y1 <= pl.y0) return pl;
+
+  const float strength = (p.strength > 0.f && std::isfinite(p.strength)) ? p.strength : 0.f;
+  pl.sigma = strength * 0.15f * S;
+  pl.radius = box_radius_for_sigma(pl.sigma);
+  const double cells = std::floor(static_cast<double>(strength) * S / 12.0 + 0.5);
+  pl.cell = 2 * static_cast<int>(std::clamp(cells, 1.0, static_cast<double>(1 << 20)));
+  pl.empty = false;
+  return pl;
+}
+
+std::string validate_image(const ImageView& img) {
+  const int fi_idx = static_cast<int>(img.format);
+  if (fi_idx < 0 || fi_idx >= kNumPixelFormats) return "unknown pixel format";
+  if (img.width < 0 || img.height < 0) return "negative image size";
+  if (img.width > 65535 || img.height > 65535) return "image larger than 65535 pixels on a side";
+  if (img.width == 0 || img.height == 0) return "";
+  const FormatInfo& fi = format_info(img.format);
+  for (int p = 0; p < fi.num_planes; ++p) {
+    if (img.data[p] == nullptr) return std::string("plane ") + std::to_string(p) + " has no data";
+    const long need = static_cast<long>(plane_width(fi, p, img.width)) * fi.planes[p].pixel_stride;
+    if (img.stride[p] < need) {
+      return std::string("plane ") + std::to_string(p) + " stride " + std::to_string(img.stride[p]) +
+             " is smaller than its row (" + std::to_string(need) + " bytes)";
+    }
+  }
+  return "";
+}
+
+namespace {
+
+struct Workspace {
+  std::vector<uint8_t> alpha;  // a8 per plane-rect pixel
+  std::vector<uint8_t> red;    // redacted value per plane-rect pixel and channel
+  std::vector<uint8_t> tmp;    // second buffer for blur passes
+  std::vector<uint32_t> acc;   // prefix / column sums
+  std::vector<uint8_t> pad;    // padded row
+};
+
+inline uint8_t div_round(uint32_t n, float inv) {
+  // floor(n / d) for n < 256 d, d <= 2047 (exact: see the error bound in the notes of redact.hpp's spec comment).
+  return static_cast<uint8_t>(static_cast<int>(static_cast<float>(n) * inv + 1e-4f));
+}
+
+// Three horizontal box passes over every row of a w x h x NC buffer (in place). Running sums in registers.
+template <int NC>
+void hpasses(uint8_t* buf, int w, int h, int r, Workspace& ws) {
+  const int d = 2 * r + 1;
+  const float inv = 1.f / static_cast<float>(d);
+  const int padw = w + 2 * r + 1;  // one extra sample so the last update reads in bounds
+  ws.pad.resize(static_cast<size_t>(padw) * NC);
+  uint8_t* pad = ws.pad.data();
+  const uint32_t rr = static_cast<uint32_t>(r);
+  for (int y = 0; y < h; ++y) {
+    uint8_t* row = buf + static_cast<size_t>(y) * w * NC;
+    for (int pass = 0; pass < 3; ++pass) {
+      for (int k = 0; k < r; ++k) std::memcpy(pad + static_cast<size_t>(k) * NC, row, NC);
+      std::memcpy(pad + static_cast<size_t>(r) * NC, row, static_cast<size_t>(w) * NC);
+      for (int k = 0; k <= r; ++k) {
+        std::memcpy(pad + static_cast<size_t>(r + w + k) * NC, row + static_cast<size_t>(w - 1) * NC, NC);
+      }
+      uint32_t sum[NC];
+      for (int c = 0; c < NC; ++c) sum[c] = 0;
+      for (int k = 0; k < d; ++k) {
+        for (int c = 0; c < NC; ++c) sum[c] += pad[k * NC + c];
+      }
+      const uint8_t* add = pad + static_cast<size_t>(d) * NC;
+      const uint8_t* sub = pad;
+      for (int x = 0; x < w; ++x) {
+        for (int c = 0; c < NC; ++c) {
+          row[x * NC + c] = div_round(sum[c] + rr, inv);
+          sum[c] += static_cast<uint32_t>(add[x * NC + c]) - sub[x * NC + c];
+        }
+      }
+    }
+  }
+}
+
+// One vertical box pass: src -> dst, both w x h x nc.
+void vpass(const uint8_t* src, uint8_t* dst, int w, int h, int nc, int r, Workspace& ws) {
+  const int d = 2 * r + 1;
+  const float inv = 1.f / static_cast<float>(d);
+  const int m = w * nc;
+  ws.acc.resize(static_cast<size_t>(m));
+  uint32_t* acc = ws.acc.data();
+  const uint8_t* row0 = src;
+  for (int i = 0; i < m; ++i) acc[i] = static_cast<uint32_t>(row0[i]) * static_cast<uint32_t>(r + 1);
+  for (int k = 1; k <= r; ++k) {
+    const uint8_t* rk = src + static_cast<size_t>(std::min(k, h - 1)) * m;
+    for (int i = 0; i < m; ++i) acc[i] += rk[i];
+  }
+  const uint32_t rr = static_cast<uint32_t>(r);
+  for (int y = 0; y < h; ++y) {
+    uint8_t* out = dst + static_cast<size_t>(y) * m;
+    for (int i = 0; i < m; ++i) out[i] = div_round(acc[i] + rr, inv);
+    if (y + 1 < h) {
+      const uint8_t* add = src + static_cast<size_t>(std::min(y + r + 1, h - 1)) * m;
+      const uint8_t* sub = src + static_cast<size_t>(std::max(y - r, 0)) * m;
+      for (int i = 0; i < m; ++i) acc[i] = acc[i] + add[i] - sub[i];
+    }
+  }
+}
+
+// Conservative per-row spans for an ellipse plan: frame x ranges where alpha is certainly 0 (outside
+// [out_lo, out_hi]) or certainly 1 (inside [in_lo, in_hi]); pixels in between evaluate region_alpha_f exactly, so
+// the result is identical to evaluating every pixel. Bounds: for q = the normalised radius and g the gradient term,
+// g lies in [q / rmax, q / rmin], hence |sd| >= |q - 1| rmin; alpha is 0 when sd >= f/2 and 1 when sd <= -f/2.
+struct RowSpan {
+  bool any_out = true;   // false: the whole row is certainly 0
+  double out_lo = 0, out_hi = 0;
+  bool any_in = false;
+  double in_lo = 0, in_hi = 0;
+};
+
+bool solve_row(const RegionPlan& pl, double dy, double k, double* lo, double* hi) {
+  const Ellipse& e = pl.ellipse;
+  const double c = pl.ca, s = pl.sa;
+  const double irx2 = 1.0 / (static_cast<double>(e.rx) * e.rx), iry2 = 1.0 / (static_cast<double>(e.ry) * e.ry);
+  const double A = c * c * irx2 + s * s * iry2;
+  const double B = 2.0 * dy * c * s * (irx2 - iry2);
+  const double C = dy * dy * (s * s * irx2 + c * c * iry2) - k * k;
+  const double disc = B * B - 4.0 * A * C;
+  if (!(disc >= 0.0) || !(A > 0.0)) return false;
+  const double sq = std::sqrt(disc);
+  *lo = (-B - sq) / (2.0 * A);
+  *hi = (-B + sq) / (2.0 * A);
+  return true;
+}
+
+RowSpan ellipse_row_span(const RegionPlan& pl, double fy, float feather) {
+  RowSpan sp;
+  const Ellipse& e = pl.ellipse;
+  const double rmin = std::min(e.rx, e.ry);
+  const double f = feather > 0.f ? feather : 0.0;
+  const double k_out = 1.0 + (0.5 * f) / rmin * 1.001 + 1e-3;
+  const double k_in = 1.0 - (0.5 * f) / rmin * 1.001 - 1e-3;
+  const double dy = fy - e.cy;
+  double lo, hi;
+  if (!solve_row(pl, dy, k_out, &lo, &hi)) {
+    sp.any_out = false;
+    return sp;
+  }
+  sp.out_lo = e.cx + lo - 1e-3;
+  sp.out_hi = e.cx + hi + 1e-3;
+  if (k_in > 0.0 && solve_row(pl, dy, k_in, &lo, &hi)) {
+    sp.any_in = true;
+    sp.in_lo = e.cx + lo + 1e-3;
+    sp.in_hi = e.cx + hi - 1e-3;
+  }
+  return sp;
+}
+
+// Fill ws.alpha (pw x ph) for a plane rect whose first sample is (px0, py0) with subsampling (sx, sy).
+// Returns false if every alpha is 0.
+bool compute_alpha(const RegionPlan& pl, int px0, int py0, int pw, int ph, int sx, int sy, float feather,
+                   Workspace& ws) {
+  ws.alpha.assign(static_cast<size_t>(pw) * ph, 0);
+  bool any = false;
+  const bool spans = pl.kind == 1 && !ellipse_empty(pl.ellipse);
+  for (int y = 0; y < ph; ++y) {
+    const float fy = (static_cast<float>(py0 + y) + 0.5f) * static_cast<float>(sy);
+    uint8_t* a = ws.alpha.data() + static_cast<size_t>(y) * pw;
+    int xb = 0, xe = pw;            // exact evaluation range
+    int ib = pw, ie = pw;           // certainly-1 range inside it
+    if (spans) {
+      const RowSpan sp = ellipse_row_span(pl, fy, feather);
+      if (!sp.any_out) continue;
+      // sample x centre: (px0 + x + 0.5) * sx
+      auto first_ge = [&](double v) {  // smallest x with centre >= v
+        const double t = std::ceil(v / sx - 0.5) - px0;
+        return static_cast<int>(std::clamp(t, 0.0, static_cast<double>(pw)));
+      };
+      auto last_le = [&](double v) {  // one past the largest x with centre <= v
+        const double t = std::floor(v / sx - 0.5) - px0 + 1;
+        return static_cast<int>(std::clamp(t, 0.0, static_cast<double>(pw)));
+      };
+      xb = first_ge(sp.out_lo);
+      xe = last_le(sp.out_hi);
+      if (xe <= xb) continue;
+      if (sp.any_in) {
+        ib = std::max(xb, first_ge(sp.in_lo));
+        ie = std::min(xe, last_le(sp.in_hi));
+        if (ie <= ib) ib = ie = xe;
+      } else {
+        ib = ie = xe;
+      }
+    }
+    for (int x = xb; x < ib; ++x) {
+      const float fx = (static_cast<float>(px0 + x) + 0.5f) * static_cast<float>(sx);
+      const int a8 = static_cast<int>(region_alpha_f(pl, fx, fy, feather) * 255.f + 0.5f);
+      a[x] = static_cast<uint8_t>(a8);
+      any = any || a8 != 0;
+    }
+    if (ie > ib) {
+      std::memset(a + ib, 255, static_cast<size_t>(ie - ib));
+      any = true;
+    }
+    for (int x = ie; x < xe; ++x) {
+      const float fx = (static_cast<float>(px0 + x) + 0.5f) * static_cast<float>(sx);
+      const int a8 = static_cast<int>(region_alpha_f(pl, fx, fy, feather) * 255.f + 0.5f);
+      a[x] = static_cast<uint8_t>(a8);
+      any = any || a8 != 0;
+    }
+  }
+  return any;
+}
+
+template <int NC, int PS>
+void process_plane_t(const ImageView& img, const FormatInfo& fi, int p, const RegionPlan& pl,
+                     const RedactParams& prm, Workspace& ws) {
+  const PlaneLayout& L = fi.planes[p];
+  const int sx = L.sub_x, sy = L.sub_y;
+  const int plw = plane_width(fi, p, img.width), plh = plane_height(fi, p, img.height);
+  const int px0 = pl.x0 / sx, py0 = pl.y0 / sy;
+  const int px1 = std::min(plw, (pl.x1 + sx - 1) / sx), py1 = std::min(plh, (pl.y1 + sy - 1) / sy);
+  const int pw = px1 - px0, ph = py1 - py0;
+  if (pw <= 0 || ph <= 0) return;
+  if (!compute_alpha(pl, px0, py0, pw, ph, sx, sy, pl.feather_px, ws)) return;
+
+  int off[NC];
+  for (int c = 0; c < NC; ++c) off[c] = L.offset[c];
+  uint8_t* base = img.data[p];
+  const long stride = img.stride[p];
+  auto pix = [&](int x, int y) { return base + (py0 + y) * stride + static_cast<long>(px0 + x) * PS; };
+
+  if (prm.mode == RedactMode::kFill) {
+    uint8_t v[NC];
+    for (int c = 0; c < NC; ++c) v[c] = fill_value(fi, L.comp[c], prm.fill_rgb[0], prm.fill_rgb[1], prm.fill_rgb[2]);
+    for (int y = 0; y < ph; ++y) {
+      const uint8_t* a = ws.alpha.data() + static_cast<size_t>(y) * pw;
+      uint8_t* d = pix(0, y);
+      for (int x = 0; x < pw; ++x) {
+        const int a8 = a[x];
+        if (a8 == 0) continue;
+        uint8_t* q = d + static_cast<long>(x) * PS;
+        for (int c = 0; c < NC; ++c) {
+          q[off[c]] = static_cast<uint8_t>((q[off[c]] * (255 - a8) + v[c] * a8 + 127) / 255);
+        }
+      }
+    }
+    return;
+  }
+
+  const size_t n = static_cast<size_t>(pw) * ph * NC;
+  ws.red.resize(n);
+  uint8_t* red = ws.red.data();
+  // copy the original values of the plane rect
+  for (int y = 0; y < ph; ++y) {
+    uint8_t* o = red + static_cast<size_t>(y) * pw * NC;
+    const uint8_t* src = pix(0, y);
+    if (PS == NC) {
+      std::memcpy(o, src, static_cast<size_t>(pw) * NC);
+    } else {
+      for (int x = 0; x < pw; ++x) {
+        for (int c = 0; c < NC; ++c) o[x * NC + c] = src[x * PS + off[c]];
+      }
+    }
+  }
+  if (prm.mode == RedactMode::kBlur) {
+    const int rx = plane_radius(pl, sx), ry = plane_radius(pl, sy);
+    hpasses<NC>(red, pw, ph, rx, ws);
+    ws.tmp.resize(n);
+    vpass(red, ws.tmp.data(), pw, ph, NC, ry, ws);
+    vpass(ws.tmp.data(), red, pw, ph, NC, ry, ws);
+    vpass(red, ws.tmp.data(), pw, ph, NC, ry, ws);
+    red = ws.tmp.data();
+  } else {  // pixelate
+    const int cw = std::max(1, pl.cell / sx), ch = std::max(1, pl.cell / sy);
+    for (int cy0 = 0; cy0 < ph; cy0 += ch) {
+      const int cy1 = std::min(ph, cy0 + ch);
+      for (int cx0 = 0; cx0 < pw; cx0 += cw) {
+        const int cx1 = std::min(pw, cx0 + cw);
+        uint32_t sum[NC];
+        for (int c = 0; c < NC; ++c) sum[c] = 0;
+        for (int y = cy0; y < cy1; ++y) {
+          const uint8_t* rr = red + (static_cast<size_t>(y) * pw + cx0) * NC;
+          for (int x = 0; x < cx1 - cx0; ++x) {
+            for (int c = 0; c < NC; ++c) sum[c] += rr[x * NC + c];
+          }
+        }
+        const uint32_t cnt = static_cast<uint32_t>((cy1 - cy0) * (cx1 - cx0));
+        uint8_t v[NC];
+        for (int c = 0; c < NC; ++c) v[c] = static_cast<uint8_t>((sum[c] + cnt / 2) / cnt);
+        for (int y = cy0; y < cy1; ++y) {
+          uint8_t* rr = red + (static_cast<size_t>(y) * pw + cx0) * NC;
+          for (int x = 0; x < cx1 - cx0; ++x) {
+            for (int c = 0; c < NC; ++c) rr[x * NC + c] = v[c];
+          }
+        }
+      }
+    }
+  }
+
+  // composite
+  for (int y = 0; y < ph; ++y) {
+    const uint8_t* a = ws.alpha.data() + static_cast<size_t>(y) * pw;
+    const uint8_t* rr = red + static_cast<size_t>(y) * pw * NC;
+    uint8_t* d = pix(0, y);
+    for (int x = 0; x < pw; ++x) {
+      const int a8 = a[x];
+      if (a8 == 0) continue;
+      uint8_t* q = d + static_cast<long>(x) * PS;
+      if (a8 == 255) {
+        for (int c = 0; c < NC; ++c) q[off[c]] = rr[x * NC + c];
+      } else {
+        for (int c = 0; c < NC; ++c) {
+          q[off[c]] = static_cast<uint8_t>((q[off[c]] * (255 - a8) + rr[x * NC + c] * a8 + 127) / 255);
+        }
+      }
+    }
+  }
+}
+
+void process_plane(const ImageView& img, const FormatInfo& fi, int p, const RegionPlan& pl, const RedactParams& prm,
+                   Workspace& ws) {
+  const PlaneLayout& L = fi.planes[p];
+  if (L.num_channels == 3 && L.pixel_stride == 4) return process_plane_t<3, 4>(img, fi, p, pl, prm, ws);
+  if (L.num_channels == 3 && L.pixel_stride == 3) return process_plane_t<3, 3>(img, fi, p, pl, prm, ws);
+  if (L.num_channels == 2 && L.pixel_stride == 2) return process_plane_t<2, 2>(img, fi, p, pl, prm, ws);
+  if (L.num_channels == 1 && L.pixel_stride == 1) return process_plane_t<1, 1>(img, fi, p, pl, prm, ws);
+}
+
+void draw_outline(const ImageView& img, const FormatInfo& fi, const RegionPlan& plan, const RedactParams& prm,
+                  Workspace& ws) {
+  RegionPlan pl = plan;
+  if (pl.kind == 2) {  // outline the mask rect
+    pl.kind = 0;
+  }
+  // grow the rect by 2 px (the outline may lie just outside a hard-edged shape's rect)
+  const int x0 = std::max(0, floor_even(pl.x0 - 2)), y0 = std::max(0, floor_even(pl.y0 - 2));
+  const int x1 = std::min(img.width, ceil_even(pl.x1 + 2)), y1 = std::min(img.height, ceil_even(pl.y1 + 2));
+  for (int p = 0; p < fi.num_planes; ++p) {
+    const PlaneLayout& L = fi.planes[p];
+    const int sx = L.sub_x, sy = L.sub_y;
+    const int plw = plane_width(fi, p, img.width), plh = plane_height(fi, p, img.height);
+    const int px0 = x0 / sx, py0 = y0 / sy;
+    const int px1 = std::min(plw, (x1 + sx - 1) / sx), py1 = std::min(plh, (y1 + sy - 1) / sy);
+    const int pw = px1 - px0, ph = py1 - py0;
+    if (pw <= 0 || ph <= 0) continue;
+    compute_alpha(pl, px0, py0, pw, ph, sx, sy, 2.f * static_cast<float>(sx), ws);
+    uint8_t v[3];
+    for (int c = 0; c < L.num_channels; ++c) {
+      v[c] = fill_value(fi, L.comp[c], prm.outline_rgb[0], prm.outline_rgb[1], prm.outline_rgb[2]);
+    }
+    for (int y = 0; y < ph; ++y) {
+      uint8_t* row = img.data[p] + static_cast<long>(py0 + y) * img.stride[p];
+      for (int x = 0; x < pw; ++x) {
+        const uint8_t a = ws.alpha[static_cast<size_t>(y) * pw + x];
+        if (a == 0 || a == 255) continue;
+        uint8_t* q = row + static_cast<long>(px0 + x) * L.pixel_stride;
+        for (int c = 0; c < L.num_channels; ++c) q[L.offset[c]] = v[c];
+      }
+    }
+  }
+}
+
+}  // namespace
+
+bool redact(const ImageView& img, const Region* regions, size_t num_regions, const RedactParams& params,
+            std::string* error, RedactStats* stats) {
+  if (stats) *stats = RedactStats{};
+  auto fail = [&](const std::string& e) {
+    if (error) *error = e;
+    return false;
+  };
+  const std::string bad = validate_image(img);
+  if (!bad.empty()) return fail(bad);
+  if (!std::isfinite(params.strength) || params.strength < 0.f) return fail("strength must be finite and >= 0");
+  if (!std::isfinite(params.margin) || params.margin < 0.f) return fail("margin must be finite and >= 0");
+  if (!std::isfinite(params.feather) || params.feather < 0.f) return fail("feather must be finite and >= 0");
+  if (!std::isfinite(params.mask_threshold)) return fail("mask threshold must be finite");
+  const int mode = static_cast<int>(params.mode), shape = static_cast<int>(params.shape);
+  if (mode < 0 || mode > 2) return fail("unknown redaction mode");
+  if (shape < 0 || shape > 2) return fail("unknown redaction shape");
+  if (num_regions > 0 && regions == nullptr) return fail("regions is null");
+  if (stats) stats->regions = static_cast<int>(num_regions);
+  if (error) error->clear();
+  if (img.width == 0 || img.height == 0) return true;
+
+  const FormatInfo& fi = format_info(img.format);
+  Workspace ws;
+  for (size_t i = 0; i < num_regions; ++i) {
+    const RegionPlan pl = plan_region(regions[i], params, img.width, img.height);
+    if (pl.empty) continue;
+    if (stats) stats->regions_drawn++;
+    for (int p = 0; p < fi.num_planes; ++p) process_plane(img, fi, p, pl, params, ws);
+    if (params.draw_outline) draw_outline(img, fi, pl, params, ws);
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+float box_iou(const Detection& a, const Detection& b) {
+  const float ix = std::min(a.x2, b.x2) - std::max(a.x1, b.x1);
+  const float iy = std::min(a.y2, b.y2) - std::max(a.y1, b.y1);
+  if (!(ix > 0.f) || !(iy > 0.f)) return 0.f;
+  const float inter = ix * iy;
+  const float ua = (a.x2 - a.x1) * (a.y2 - a.y1) + (b.x2 - b.x1) * (b.y2 - b.y1) - inter;
+  return ua > 0.f ? inter / ua : 0.f;
+}
+
+void HoldTracker::set_hold_frames(int n) {
+  hold_ = n < 0 ? 0 : n;
+  if (hold_ == 0) mem_.clear();
+}
+
+std::vector<Region> HoldTracker::update(const std::vector<Region>& current) {
+  std::vector<Region> out = current;
+  if (hold_ <= 0) {
+    mem_.clear();
+    return out;
+  }
+  // age the memory; add remembered regions not covered by a current one
+  std::vector<Item> next;
+  next.reserve(mem_.size() + current.size());
+  for (Item& it : mem_) {
+    it.age += 1;
+    if (it.age > hold_) continue;
+    bool covered = false;
+    for (const Region& c : current) {
+      if (box_iou(c.det, it.region.det) >= 0.5f) {
+        covered = true;
+        break;
+      }
+    }
+    if (covered) continue;
+    out.push_back(it.region);
+    next.push_back(it);
+  }
+  for (const Region& c : current) {
+    Item it{c, 0};
+    it.region.mask = nullptr;
+    it.region.mask_w = it.region.mask_h = 0;
+    next.push_back(it);
+  }
+  // bound the memory (a detector flooding boxes must not grow it without limit)
+  constexpr size_t kMaxRemembered = 4096;
+  if (next.size() > kMaxRemembered) next.erase(next.begin(), next.begin() + (next.size() - kMaxRemembered));
+  mem_.swap(next);
+  return out;
+}
+
+}  // namespace facemask
