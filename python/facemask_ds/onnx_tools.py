@@ -277,6 +277,13 @@ def prepare(src: str | Path, dst: str | Path, family: ModelFamily | None = None,
     if dropped:
         del g.input[:]
         g.input.extend(keep)
+    used = {x for n in g.node for x in n.input} | {o.name for o in g.output}
+    unused = [i for i in g.initializer if i.name not in used]
+    if unused and not any(a.type == a.GRAPH or a.type == a.GRAPHS for n in g.node for a in n.attribute):
+        keep_init = [i for i in g.initializer if i.name in used]
+        del g.initializer[:]
+        g.initializer.extend(keep_init)
+        progress(f"dropped {len(unused)} unused initializers")
     warnings = check_structure(model)
     h, w, why = choose_size(model, family, height, width)
     progress(f"input size {h}x{w} (HxW, {why}); batch dimension -> dynamic '{BATCH_DIM}'")
