@@ -6,6 +6,8 @@ Nothing here needs network access; nothing is skipped.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -14,7 +16,7 @@ from hypothesis import strategies as st
 from oracles import centerface as o_centerface
 from oracles import common as o_common
 
-HYP = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+HYP = settings(max_examples=int(os.environ.get("FACEMASK_HYPOTHESIS_EXAMPLES", "40")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def assert_same(res, oracle, rtol=1e-3, atol=1e-3):
@@ -240,3 +242,313 @@ def test_nms_basic_and_degenerate(native):
     assert native.nms(boxes[:0], scores[:0], 0.5, 0).tolist() == []
     with pytest.raises(ValueError):
         native.nms(boxes[:, :3], scores, 0.5, 0)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Generators: background scores stay >= 0.05 below the threshold, planted faces >= 0.05 above it, so float32 (C++)
+# versus float64 (oracle) rounding cannot move a candidate across the threshold.
+
+def planted_scores(rng, n, n_faces, thr, lo=0.0):
+    s = rng.uniform(lo, max(lo, thr - 0.05), n)
+    cells = rng.choice(n, size=min(n_faces, n), replace=False)
+    s[cells] = rng.uniform(min(thr + 0.05, 1.0), 1.0, len(cells))
+    return s
+
+
+def cast(d, dtype):
+    if isinstance(d, dict):
+        return {k: v.astype(dtype) for k, v in d.items()}
+    return [(k, v.astype(dtype)) for k, v in d]
+
+
+def f64(a):
+    return np.asarray(a, np.float64)
+
+
+THRS = st.sampled_from([0.2, 0.35, 0.5, 0.7])
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# RetinaFace
+
+from oracles import retinaface as o_retina  # noqa: E402
+
+
+def make_retina(rng, net_w, net_h, n_faces, thr, probs=True):
+    n = len(o_retina.priors(net_w, net_h))
+    p1 = planted_scores(rng, n, n_faces, thr)
+    if probs:
+        conf = np.stack([1 - p1, p1], 1)
+    else:  # logits whose softmax gives p1
+        base = rng.normal(0, 1, n)
+        conf = np.stack([base, base + np.log(p1 / (1 - p1 + 1e-12) + 1e-12)], 1)
+    return {"loc": rng.normal(0, 1, (n, 4)).astype(np.float32), "conf": conf.astype(np.float32),
+            "landms": rng.normal(0, 2, (n, 10)).astype(np.float32)}
+
+
+@HYP
+@given(seed=st.integers(0, 2**31 - 1), gw=st.integers(1, 6), gh=st.integers(1, 6), n=st.integers(0, 10), thr=THRS,
+       half=st.booleans(), probs=st.booleans())
+def test_retinaface_matches_oracle(native, seed, gw, gh, n, thr, half, probs):
+    rng = np.random.default_rng(seed)
+    net_w, net_h = 32 * gw, 32 * gh
+    o = make_retina(rng, net_w, net_h, n, thr, probs)
+    if half:
+        o = cast(o, np.float16)
+    res = native.decode("RetinaFace", o, net_w, net_h, thr, {"variant": "probs" if probs else "logits"})
+    want = o_retina.decode(o["loc"], o["conf"], o["landms"], net_w, net_h, thr, probs=probs)
+    assert_same(res, want)
+    if not half:  # auto mode detects probabilities vs logits
+        assert_same(native.decode("RetinaFace", o, net_w, net_h, thr), want)
+
+
+def test_retinaface_prior_geometry_and_errors(native):
+    net_w, net_h = 64, 32
+    n = len(o_retina.priors(net_w, net_h))
+    assert n == 2 * (8 * 4 + 4 * 2 + 2 * 1)
+    o = {"loc": np.zeros((n, 4), np.float32), "conf": np.tile([1.0, 0.0], (n, 1)).astype(np.float32),
+         "landms": np.zeros((n, 10), np.float32)}
+    # prior 8*4*2 = 64 is the first of level 16: cell (0,0) size 64 -> centre (8, 8), box 64x64 clamped
+    o["conf"][65] = [0.1, 0.9]  # second anchor (size 128)
+    o["loc"][65] = [1.0, -1.0, 0.0, 0.0]
+    res = native.decode("RetinaFace", o, net_w, net_h, 0.5)
+    cx, cy = 8 + 0.1 * 128, 8 - 0.1 * 128
+    np.testing.assert_allclose(res["boxes"], [[0, 0, min(cx + 64, 64), min(cy + 64, 32)]], rtol=1e-6)
+    np.testing.assert_allclose(res["landmarks"][0], [[8, 8]] * 5, rtol=1e-6)
+    bad = native.decode("RetinaFace", {k: v[:-2] for k, v in o.items()}, net_w, net_h, 0.5)
+    assert "RetinaFace" in bad["error"] and str(n) in bad["error"]
+    renamed = native.decode("RetinaFace", [("a", o["landms"]), ("b", o["conf"]), ("c", o["loc"])], net_w, net_h, 0.5)
+    assert_same(renamed, (res["boxes"], res["scores"], res["landmarks"]))
+    assert "missing" in native.decode("RetinaFace", {"loc": o["loc"]}, net_w, net_h, 0.5)["error"]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# SCRFD
+
+from oracles import scrfd as o_scrfd  # noqa: E402
+
+
+def make_scrfd(rng, net_w, net_h, n_faces, thr, five=False, kps=True):
+    import math
+    strides, A = ((8, 16, 32, 64, 128), 1) if five else ((8, 16, 32), 2)
+    levels = []
+    for s in strides:
+        k = math.ceil(net_w / s) * math.ceil(net_h / s) * A
+        sc = planted_scores(rng, k, n_faces, thr)[:, None].astype(np.float32)
+        bb = rng.uniform(0.2, 4, (k, 4)).astype(np.float32)
+        kp = rng.normal(0, 2, (k, 10)).astype(np.float32) if kps else None
+        levels.append((s, sc, bb, kp))
+    names = ([f"score_{s}" for s in strides] + [f"bbox_{s}" for s in strides] +
+             ([f"kps_{s}" for s in strides] if kps else []))
+    tensors = [lv[1] for lv in levels] + [lv[2] for lv in levels] + ([lv[3] for lv in levels] if kps else [])
+    return levels, list(zip(names, tensors)), A
+
+
+@HYP
+@given(seed=st.integers(0, 2**31 - 1), g=st.integers(1, 4), gh=st.integers(1, 4), n=st.integers(0, 6), thr=THRS,
+       half=st.booleans(), five=st.booleans(), kps=st.booleans(), numeric=st.booleans())
+def test_scrfd_matches_oracle(native, seed, g, gh, n, thr, half, five, kps, numeric):
+    rng = np.random.default_rng(seed)
+    unit = 128 if five else 32
+    net_w, net_h = unit * g, unit * gh
+    levels, outs, A = make_scrfd(rng, net_w, net_h, n, thr, five, kps)
+    if half:
+        outs = cast(outs, np.float16)
+        levels = [(lv[0], *(None if t is None else t.astype(np.float16) for t in lv[1:])) for lv in levels]
+    if numeric:  # insightface-style numeric names in a shuffled order: found by shape
+        perm = rng.permutation(len(outs))
+        outs = [(str(400 + i), outs[j][1]) for i, j in enumerate(perm)]
+    res = native.decode("Scrfd", outs, net_w, net_h, thr)
+    assert_same(res, o_scrfd.decode(levels, net_w, net_h, thr, anchors=A))
+    assert res["landmarks"].shape[1] == (5 if kps and len(res["scores"]) else 0)
+
+
+def test_scrfd_output_names_override_and_errors(native):
+    rng = np.random.default_rng(7)
+    levels, outs, A = make_scrfd(rng, 64, 64, 3, 0.5)
+    want = o_scrfd.decode(levels, 64, 64, 0.5, anchors=A)
+    renamed = [(f"t{i}", t) for i, (_, t) in enumerate(outs)]
+    assert_same(native.decode("Scrfd", renamed, 64, 64, 0.5, {"output_names": [f"t{i}" for i in range(9)]}), want)
+    r = native.decode("Scrfd", outs[:-1] + [("kps_32", outs[-1][1][:5])], 64, 64, 0.5)
+    assert "Scrfd" in r["error"] and len(r["scores"]) == 0
+    r = native.decode("Scrfd", outs, 96, 64, 0.5)  # wrong net size
+    assert "Scrfd" in r["error"] and "96x64" in r["error"]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# YuNet
+
+from oracles import yunet as o_yunet  # noqa: E402
+
+
+def make_yunet(rng, net_w, net_h, n_faces, thr):
+    import math
+    levels, outs = [], {}
+    for s in (8, 16, 32):
+        k = math.ceil(net_w / s) * math.ceil(net_h / s)
+        sc = planted_scores(rng, k, n_faces, thr)  # target score
+        obj = np.sqrt(sc) * rng.uniform(0.98, 1.0, k) ** 0  # split score^2 = cls * obj
+        cls = sc ** 2 / np.maximum(obj, 1e-9)
+        cls, obj = cls[:, None].astype(np.float32), obj[:, None].astype(np.float32)
+        bb = np.concatenate([rng.uniform(0, 1, (k, 2)), rng.normal(0.5, 0.5, (k, 2))], 1).astype(np.float32)
+        kp = rng.normal(0.5, 1, (k, 10)).astype(np.float32)
+        levels.append((s, cls, obj, bb, kp))
+        outs.update({f"cls_{s}": cls, f"obj_{s}": obj, f"bbox_{s}": bb, f"kps_{s}": kp})
+    return levels, outs
+
+
+@HYP
+@given(seed=st.integers(0, 2**31 - 1), gw=st.integers(1, 5), gh=st.integers(1, 5), n=st.integers(0, 6), thr=THRS,
+       half=st.booleans(), by_shape=st.booleans())
+def test_yunet_matches_oracle(native, seed, gw, gh, n, thr, half, by_shape):
+    rng = np.random.default_rng(seed)
+    net_w, net_h = 32 * gw, 32 * gh
+    levels, outs = make_yunet(rng, net_w, net_h, n, thr)
+    if half:
+        outs = cast(outs, np.float16)
+        levels = [(s, *(outs[f"{k}_{s}"] for k in ("cls", "obj", "bbox", "kps"))) for s, *_ in levels]
+    if by_shape:
+        outs = [(str(i), v) for i, v in enumerate(outs.values())]
+    res = native.decode("YuNet", outs, net_w, net_h, thr)
+    assert_same(res, o_yunet.decode(levels, net_w, net_h, thr))
+
+
+def test_yunet_missing_layer(native):
+    rng = np.random.default_rng(8)
+    _, outs = make_yunet(rng, 64, 64, 2, 0.5)
+    del outs["kps_16"]
+    r = native.decode("YuNet", outs, 64, 64, 0.5)
+    assert r["error"].startswith("YuNet: ") and "kps_16" in r["error"]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# YOLOv5-Face / YOLOv8-Face
+
+from oracles import yolo as o_yolo  # noqa: E402
+
+
+def yolo_rows(rng, n, cols, net_w, net_h):
+    t = np.empty((n, cols))
+    t[:, 0] = rng.uniform(0, net_w, n)
+    t[:, 1] = rng.uniform(0, net_h, n)
+    t[:, 2:4] = rng.uniform(2, 0.6 * max(net_w, net_h), (n, 2))
+    t[:, 4:] = rng.uniform(0, net_w, (n, cols - 4))
+    return t
+
+
+@HYP
+@given(seed=st.integers(0, 2**31 - 1), n=st.integers(1, 400), faces=st.integers(0, 12), thr=THRS,
+       half=st.booleans())
+def test_yolov5face_rows_matches_oracle(native, seed, n, faces, thr, half):
+    rng = np.random.default_rng(seed)
+    t = yolo_rows(rng, n, 16, 320, 256)
+    score = planted_scores(rng, n, faces, thr)
+    t[:, 4] = np.sqrt(score) * 1.0
+    t[:, 15] = score / np.maximum(t[:, 4], 1e-9)
+    t = t.astype(np.float16 if half else np.float32)
+    res = native.decode("YoloV5Face", {"output": t}, 320, 256, thr)
+    assert_same(res, o_yolo.decode_v5_rows(t, 320, 256, thr))
+    assert_same(native.decode("YoloV5Face", [("987", t)], 320, 256, thr), o_yolo.decode_v5_rows(t, 320, 256, thr))
+
+
+@HYP
+@given(seed=st.integers(0, 2**31 - 1), n=st.integers(1, 400), faces=st.integers(0, 12), thr=THRS,
+       half=st.booleans(), channels=st.booleans())
+def test_yolov8face_matches_oracle(native, seed, n, faces, thr, half, channels):
+    rng = np.random.default_rng(seed)
+    t = yolo_rows(rng, n, 20, 320, 320)
+    t[:, 4] = planted_scores(rng, n, faces, thr)
+    t = t.astype(np.float16 if half else np.float32)
+    want = o_yolo.decode_v8_rows(t, 320, 320, thr)
+    x = np.ascontiguousarray(t.T) if channels else t
+    if n == 20 and channels:
+        res = native.decode("YoloV8Face", {"output0": x}, 320, 320, thr, {"variant": "channels"})
+    else:
+        res = native.decode("YoloV8Face", {"output0": x}, 320, 320, thr)
+    assert_same(res, want)
+
+
+@pytest.mark.parametrize("family,lm_cols", [("YoloV5Face", 10), ("YoloV8Face", 15), ("YoloV5Face", 15)])
+def test_yolo_split_layout(native, family, lm_cols):
+    rng = np.random.default_rng(9)
+    n, thr = 300, 0.45
+    t = yolo_rows(rng, n, 4 + lm_cols, 640, 640)
+    boxes, lms = t[:, :4].astype(np.float32), t[:, 4:].astype(np.float32)
+    scores = planted_scores(rng, n, 9, thr)[:, None].astype(np.float32)
+    want = o_yolo.decode_split(boxes, scores, lms, 640, 640, thr)
+    assert len(want[1]) == 9
+    assert_same(native.decode(family, {"boxes": boxes, "scores": scores, "landmarks": lms}, 640, 640, thr), want)
+    assert_same(native.decode(family, [("1", lms), ("2", boxes), ("3", scores)], 640, 640, thr), want)
+    assert_same(native.decode(family, {"b": boxes, "s": scores, "l": lms}, 640, 640, thr,
+                              {"output_names": ["b", "s", "l"]}), want)
+    r = native.decode(family, {"boxes": boxes, "scores": scores[:-1], "landmarks": lms}, 640, 640, thr)
+    assert r["error"].startswith(family) and len(r["scores"]) == 0
+
+
+def test_yolo_malformed(native):
+    r = native.decode("YoloV5Face", {"output": np.zeros((10, 15), np.float32)}, 64, 64, 0.5)
+    assert r["error"].startswith("YoloV5Face: ")
+    r = native.decode("YoloV8Face", {"output0": np.zeros((10, 21), np.float32)}, 64, 64, 0.5)
+    assert r["error"].startswith("YoloV8Face: ") and "[10,21]" in r["error"]
+    r = native.decode("YoloV8Face", {"output0": np.zeros((8400, 20), np.float32)}, 64, 64, 0.5,
+                      {"variant": "channels"})
+    assert "channels" in r["error"]
+    t = np.zeros((3, 20), np.float32)
+    t[:, 4] = 0.9
+    t[:, 2:4] = 10
+    t[0, 0] = np.nan
+    t[1, 6] = np.inf  # y of point 0
+    t[2, 7] = np.inf  # visibility is not used
+    r = native.decode("YoloV8Face", {"output0": t}, 64, 64, 0.5)
+    assert r["error"] == "" and len(r["scores"]) == 1 and r["skipped_nonfinite"] == 2
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# BlazeFace
+
+from oracles import blazeface as o_blaze  # noqa: E402
+
+
+def make_blaze(rng, full, faces, thr):
+    n = 2304 if full else 896
+    p = planted_scores(rng, n, faces, thr, lo=1e-4)
+    raw = np.log(p / (1 - p + 1e-12) + 1e-12)[:, None]
+    reg = np.concatenate([rng.normal(0, 5, (n, 2)), rng.uniform(10, 60, (n, 2)), rng.normal(0, 10, (n, 12))], 1)
+    return {"regressors": reg.astype(np.float32), "classificators": raw.astype(np.float32)}
+
+
+@HYP
+@given(seed=st.integers(0, 2**31 - 1), full=st.booleans(), faces=st.integers(0, 8), thr=THRS, half=st.booleans(),
+       scale=st.sampled_from([1, 2, 5]))
+def test_blazeface_matches_oracle(native, seed, full, faces, thr, half, scale):
+    rng = np.random.default_rng(seed)
+    o = make_blaze(rng, full, faces, thr)
+    if half:
+        o = cast(o, np.float16)
+    S = (192 if full else 128) * scale  # the decoder scales normalised output by the net size
+    res = native.decode("BlazeFace", o, S, S, thr)
+    assert_same(res, o_blaze.decode(o["regressors"], o["classificators"], S, S, thr, full=full))
+    if len(res["scores"]):
+        assert res["landmarks"].shape[1] == 6
+
+
+def test_blazeface_anchor_layout_and_errors(native):
+    a = o_blaze.anchors(False)
+    assert len(a) == 896 and len(o_blaze.anchors(True)) == 2304
+    o = {"regressors": np.zeros((896, 16), np.float32), "classificators": np.full((896, 1), -50, np.float32)}
+    o["classificators"][513] = 5.0  # second anchor of the 8x8 grid's first cell: centre (0.0625, 0.0625)
+    o["regressors"][513, 2:4] = 32
+    r = native.decode("BlazeFace", o, 128, 128, 0.5)
+    np.testing.assert_allclose(r["boxes"], [[0, 0, 24, 24]], atol=1e-5)
+    np.testing.assert_allclose(r["scores"], [1 / (1 + np.exp(-5))], rtol=1e-6)
+    o["classificators"][0] = np.inf  # clip(raw, -100, 100): +inf -> score 1
+    o["regressors"][0, 2:4] = 16
+    o["classificators"][1] = np.nan
+    r = native.decode("BlazeFace", o, 128, 128, 0.5)
+    assert len(r["scores"]) == 2 and r["scores"][0] == 1.0
+    r = native.decode("BlazeFace", {k: v[:800] for k, v in o.items()}, 128, 128, 0.5)
+    assert "896" in r["error"] and "2304" in r["error"]
+    r = native.decode("BlazeFace", o, 128, 128, 0.5, {"variant": "full"})
+    assert r["error"].startswith("BlazeFace: ")
+    r = native.decode("BlazeFace", {"regressors": o["regressors"]}, 128, 128, 0.5)
+    assert "classificators" in r["error"]

@@ -182,6 +182,51 @@ bool check_tensor(Ctx& c, const TensorView& t, const char* role, int rank, std::
   return true;
 }
 
+bool mat_dims(Ctx& c, const TensorView& t, const char* role, int64_t* rows, int64_t* cols) {
+  std::vector<int64_t> d;
+  if (!check_tensor(c, t, role, -1, &d)) return false;
+  d = squeeze_leading(d, 2);
+  if (d.size() == 1) d.push_back(1);
+  if (d.size() != 2)
+    return c.fail("layer '" + t.name + "' (" + role + "): expected a [rows, cols] matrix (batch removed), got dims " +
+                  dims_str(t.dims));
+  *rows = d[0];
+  *cols = d[1];
+  return true;
+}
+
+std::string outputs_str(const std::vector<TensorView>& outs) { return available(outs); }
+
+int take_matrix(const std::vector<TensorView>& outs, std::vector<bool>& used, int64_t rows, int64_t cols) {
+  for (size_t i = 0; i < outs.size(); ++i) {
+    if (used[i]) continue;
+    std::vector<int64_t> d = squeeze_leading(outs[i].dims, 2);
+    if (d.size() == 1) d.push_back(1);
+    if (d.size() == 2 && (rows < 0 || d[0] == rows) && d[1] == cols) {
+      used[i] = true;
+      return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
+
+int64_t grid_cells_matching(int net_w, int net_h, int stride, int64_t per_cell, int64_t rows, int64_t* gw,
+                            int64_t* gh) {
+  const int64_t cw = (net_w + stride - 1) / stride, ch = (net_h + stride - 1) / stride;
+  const int64_t fw = net_w / stride, fh = net_h / stride;
+  if (cw * ch * per_cell == rows) {
+    *gw = cw;
+    *gh = ch;
+    return cw * ch;
+  }
+  if (fw * fh * per_cell == rows && fw > 0 && fh > 0) {
+    *gw = fw;
+    *gh = fh;
+    return fw * fh;
+  }
+  return -1;
+}
+
 float logit_threshold(float thr) {
   if (!(thr > 0.f)) return -std::numeric_limits<float>::infinity();
   if (thr >= 1.f) return std::numeric_limits<float>::infinity();

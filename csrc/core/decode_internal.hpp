@@ -66,6 +66,19 @@ bool find_by_name(Ctx& c, const std::vector<Role>& roles, std::vector<int>* idx)
 /// On success writes the squeezed dims. Reports "<family>: layer '<name>' (<role>): ...".
 bool check_tensor(Ctx& c, const TensorView& t, const char* role, int rank, std::vector<int64_t>* dims_out);
 
+/// check_tensor for a row-major matrix [rows, cols] (leading 1s squeezed; rank 1 = one column).
+bool mat_dims(Ctx& c, const TensorView& t, const char* role, int64_t* rows, int64_t* cols);
+
+/// "'name' [dims], ..." of all outputs, for error messages.
+std::string outputs_str(const std::vector<TensorView>& outs);
+
+/// First output not yet used whose (squeezed rank-2) shape is [rows, cols] (rows < 0: any); marks it used. -1 if none.
+int take_matrix(const std::vector<TensorView>& outs, std::vector<bool>& used, int64_t rows, int64_t cols);
+
+/// Grid size of a stride-s feature map over n input pixels: conv padding gives ceil(n/s); exports that crop give
+/// floor(n/s). Returns the one that makes cells*per_cell == rows, or -1.
+int64_t grid_cells_matching(int net_w, int net_h, int stride, int64_t per_cell, int64_t rows, int64_t* gw, int64_t* gh);
+
 /// Reader for a validated tensor.
 inline Reader reader(const TensorView& t) { return Reader{t.data, t.dtype == DataType::kHalf}; }
 
@@ -92,6 +105,11 @@ bool decode_yunet(Ctx& c);
 bool decode_yolov5face(Ctx& c);
 bool decode_yolov8face(Ctx& c);
 bool decode_blazeface(Ctx& c);
+
+// DeepStream-Yolo-Face split layout (boxes [N,4] cx,cy,w,h / scores [N,1] / landmarks [N,10|15]), shared by the
+// YOLOv5-Face and YOLOv8-Face decoders (decode_yolov5face.cpp). find_* returns 1 when present.
+int find_yolo_split(Ctx& c, int idx[3], bool* explicit_failed);
+bool decode_yolo_split(Ctx& c, const int idx[3]);
 
 // ---- template implementation -----------------------------------------------------------------------------------
 
