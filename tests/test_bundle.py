@@ -1,0 +1,103 @@
+"""`facemask-ds bundle` on the real CenterFace ONNX: a complete deploy folder whose configs load, whose paths
+resolve inside the folder, and whose build step names the engine exactly as nvinfer will."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+
+import datasets
+from facemask_ds import engine, paths
+
+gi = pytest.importorskip("gi")
+from gi.repository import GLib  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    out = tmp_path_factory.mktemp("b") / "deploy"
+    r = subprocess.run([sys.executable, "-m", "facemask_ds", "bundle", "--family", "centerface", "--onnx",
+                        str(datasets.centerface_onnx()), "-o", str(out), "--batch-size", "2", "--height", "256",
+                        "--width", "448"], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    return out, r
+
+
+def test_bundle_layout_and_progress(bundle):
+    out, r = bundle
+    for rel in ("README.md", "build_engine.sh", "models/centerface.onnx", "lib/libnvdsinfer_facemask.so",
+                "lib/facemask_parser.ini", "config_infer_primary_centerface.txt", "config_infer_primary_centerface.yml",
+                "config_infer_primary_centerface_mask.txt", "config_nvinferserver_centerface.txt",
+                "config_nvinferserver_centerface_grpc.txt", "triton_model_repo/facemask_centerface/config.pbtxt",
+                "deepstream_app_centerface.txt", "pipelines.sh", "labels.txt", "tools/engine.py",
+                "tools/trt_compat.py", "tools/build_engine.py"):
+        assert (out / rel).is_file(), rel
+    assert "1/4" in r.stderr and "4/4" in r.stderr
+    assert (out / "lib/libnvdsinfer_facemask.so").read_bytes() == paths.parser_library_path().read_bytes()
+    assert os.access(out / "build_engine.sh", os.X_OK)
+    readme = (out / "README.md").read_text()
+    assert "NvDsInferParseCenterFaceMask" in readme and "sh build_engine.sh" in readme
+
+
+def test_bundle_model_is_prepared_at_the_requested_size(bundle):
+    out, _ = bundle
+    m = onnx.load(str(out / "models/centerface.onnx"))
+    dims = [d.dim_param or d.dim_value for d in m.graph.input[0].type.tensor_type.shape.dim]
+    assert dims == ["batch", 3, 256, 448]
+    s = ort.InferenceSession(str(out / "models/centerface.onnx"), providers=["CPUExecutionProvider"])
+    assert s.run(["540"], {"input.1": np.zeros((2, 3, 256, 448), np.float32)})[0].shape == (2, 10, 64, 112)
+
+
+def test_bundle_configs_point_inside_the_folder(bundle):
+    out, _ = bundle
+    kf = GLib.KeyFile()
+    kf.load_from_file(str(out / "config_infer_primary_centerface.txt"), GLib.KeyFileFlags.NONE)
+    g = "property"
+    assert kf.get_integer_list(g, "infer-dims") == [3, 256, 448] and kf.get_integer(g, "batch-size") == 2
+    for key in ("onnx-file", "custom-lib-path", "labelfile-path"):
+        assert (out / kf.get_string(g, key)).is_file(), key
+    onnx_real = os.path.realpath(out / kf.get_string(g, "onnx-file"))
+    assert os.path.realpath(out / kf.get_string(g, "model-engine-file")) == onnx_real + "_b2_gpu0_fp16.engine"
+    pbtxt = (out / "triton_model_repo/facemask_centerface/config.pbtxt").read_text()
+    assert "dims: [ 3, 256, 448 ]" in pbtxt and "dims: [ 1, 64, 112 ]" in pbtxt and "max_batch_size: 2" in pbtxt
+
+
+def test_bundle_moves_and_builds_with_the_same_name(bundle, tmp_path):
+    """The folder is relocatable: build_engine.sh and the standalone tools name the engine by nvinfer's rule
+    wherever the folder lands (checked without TensorRT: the command it would run)."""
+    out, _ = bundle
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(out, moved)
+    sh = (moved / "build_engine.sh").read_text()
+    assert "--saveEngine=models/centerface.onnx_b2_gpu0_fp16.engine" in sh
+    assert "\"--optShapes='input.1':2x3x256x448\"" in sh and "--fp16" in sh
+    assert subprocess.run(["sh", "-n", str(moved / "build_engine.sh")]).returncode == 0
+    spec = engine.spec_from_nvinfer_config(moved / "config_infer_primary_centerface.txt")
+    assert str(spec.target()) == os.path.realpath(moved / "models/centerface.onnx") + "_b2_gpu0_fp16.engine"
+    # the bundled standalone builder runs without the facemask_ds package on its path
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    r = subprocess.run([sys.executable, "-S", str(moved / "tools/build_engine.py"), "--config",
+                        "config_infer_primary_centerface.txt", "--print-trtexec", "--trt-version", "10.3",
+                        "--input-name", "input.1"], capture_output=True, text=True, cwd=moved, env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert f"--saveEngine={spec.target()}" in r.stdout and "--skipInference" in r.stdout
+
+
+def test_bundle_refuses_bad_input(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "facemask_ds", "bundle", "--family", "centerface", "--onnx",
+                        str(datasets.centerface_onnx()), "-o", str(tmp_path / "d"), "--height", "300", "--width",
+                        "640"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 3 and "multiples of 32" in r.stderr
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x").write_text("x")
+    r = subprocess.run([sys.executable, "-m", "facemask_ds", "bundle", "--family", "centerface", "--onnx",
+                        str(datasets.centerface_onnx()), "-o", str(tmp_path / "full")], capture_output=True, text=True)
+    assert r.returncode == 2 and "not empty" in r.stderr
