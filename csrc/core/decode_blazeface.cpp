@@ -22,8 +22,8 @@ namespace detail {
 
 bool decode_blazeface(Ctx& c) {
   const auto& outs = *c.outputs;
-  const std::vector<Role> roles = {{"regressors", {"regressors", "regressor", "boxes"}},
-                                   {"classificators", {"classificators", "classificator", "scores"}}};
+  const std::vector<Role> roles = {{"regressors", {"regressors", "reshaped_regressor_face_4", "regressor", "boxes"}},
+                                   {"classificators", {"classificators", "reshaped_classifier_face_4", "classificator", "scores"}}};
   std::vector<int> idx;
   if (!find_by_name(c, roles, &idx)) return false;
   std::vector<bool> used(outs.size(), false);
