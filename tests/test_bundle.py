@@ -101,3 +101,54 @@ def test_bundle_refuses_bad_input(tmp_path):
     r = subprocess.run([sys.executable, "-m", "facemask_ds", "bundle", "--family", "centerface", "--onnx",
                         str(datasets.centerface_onnx()), "-o", str(tmp_path / "full")], capture_output=True, text=True)
     assert r.returncode == 2 and "not empty" in r.stderr
+
+
+END_TO_END = r"""
+import json, sys
+import cv2, numpy as np, onnxruntime as ort
+from gi.repository import GLib
+from skimage import data
+from facemask_ds import _native as n
+
+out, mode = sys.argv[1], sys.argv[2]
+kf = GLib.KeyFile()
+kf.load_from_file(f"{out}/config_infer_primary_centerface{'_mask' if mode == 'mask' else ''}.txt", GLib.KeyFileFlags.NONE)
+g = "property"
+c, h, w = kf.get_integer_list(g, "infer-dims")
+assert kf.get_integer(g, "maintain-aspect-ratio") == 0 and kf.get_integer(g, "model-color-format") == 0
+rgb = cv2.resize(data.astronaut(), (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+x = kf.get_double(g, "net-scale-factor") * (rgb - np.asarray(kf.get_double_list(g, "offsets"), np.float32))
+sess = ort.InferenceSession(f"{out}/" + kf.get_string(g, "onnx-file"), providers=["CPUExecutionProvider"])
+names = kf.get_string_list(g, "output-blob-names")
+outs = sess.run(names, {sess.get_inputs()[0].name: x.transpose(2, 0, 1)[None].copy()})
+sym = kf.get_string(g, "parse-bbox-instance-mask-func-name" if mode == "mask" else "parse-bbox-func-name")
+params = {"num_classes": kf.get_integer(g, "num-detected-classes"),
+          "pre_cluster_thresholds": [kf.get_double("class-attrs-all", "pre-cluster-threshold")]}
+r = n.call_parse_function(f"{out}/" + kf.get_string(g, "custom-lib-path"), sym, list(zip(names, outs)), (w, h, c),
+                          params)[0]
+print(json.dumps({"boxes": np.asarray(r["boxes"]).tolist(), "scores": np.asarray(r["scores"]).tolist(),
+                  "masks": [list(m.shape) for m in r.get("masks", [])], "returned": r["returned"]}))
+"""
+
+
+@pytest.mark.parametrize("mode", ["bbox", "mask"])
+def test_bundle_end_to_end_with_the_bundled_parser(bundle, mode):
+    """The bundle's own pieces, wired as its config says: prepared ONNX (ONNX Runtime) -> the bundled
+    libnvdsinfer_facemask.so called through nvinfer's prototype by the configured function name, reading the
+    bundled facemask_parser.ini next to it. The astronaut's face (near x=224, y=116 of 512x512) is found."""
+    import json
+
+    out, _ = bundle
+    env = {k: v for k, v in os.environ.items() if k != "FACEMASK_PARSER_CONFIG"}
+    r = subprocess.run([sys.executable, "-c", END_TO_END, str(out), mode], capture_output=True, text=True, env=env,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    res = json.loads(r.stdout)
+    log = [ln for ln in r.stderr.splitlines() if ln.startswith("facemask-parser:")]
+    assert log == [f"facemask-parser: options from {out.resolve()}/lib/facemask_parser.ini"], log  # read, no errors
+    assert res["returned"] is True and len(res["scores"]) >= 1
+    (left, top, bw, bh), score = res["boxes"][0], res["scores"][0]
+    cx, cy = (left + bw / 2) * 512 / 448, (top + bh / 2) * 512 / 256  # network (448x256) -> photo pixels
+    assert score > 0.5 and abs(cx - 224) < 40 and abs(cy - 116) < 50
+    if mode == "mask":
+        assert res["masks"][0] == [32, 32]  # mask-height x mask-width from the bundled INI
