@@ -253,3 +253,40 @@ def test_cli_gen_config(tmp_path):
     assert r.returncode == 2 and "only at 128x128, 192x192" in r.stderr
     r = subprocess.run([sys.executable, "-m", "facemask_ds", "gen-config", "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "evidence" in r.stdout
+
+
+DS_INCLUDES = Path(os.environ.get("DEEPSTREAM_INCLUDES", "/work/deps/deepstream-9.1/includes"))
+
+
+def _proto_messages() -> dict[str, set[str]]:
+    """message name -> field names, read from the DS 9.1 nvinferserver .proto files (nested messages by own name;
+    map<> fields included)."""
+    fields: dict[str, set[str]] = {}
+    for f in ("nvdsinferserver_common.proto", "nvdsinferserver_config.proto", "nvdsinferserver_plugin.proto"):
+        text = re.sub(r"/\*.*?\*/|//[^\n]*", "", (DS_INCLUDES / f).read_text(), flags=re.S)
+        stack: list[str | None] = []
+        for tok in re.finditer(r"(message|enum|oneof)\s+(\w+)\s*\{|\{|\}|(?:repeated\s+)?(?:map<[^>]+>|[\w.]+)\s+(\w+)"
+                               r"\s*=\s*\d+\s*;", text):
+            if tok.group(1):
+                stack.append(tok.group(2) if tok.group(1) == "message" else (stack[-1] if tok.group(1) == "oneof"
+                                                                              and stack else None))
+            elif tok.group(0) == "{":
+                stack.append(None)
+            elif tok.group(0) == "}":
+                stack.pop()
+            elif tok.group(3) and stack and stack[-1]:
+                fields.setdefault(stack[-1], set()).add(tok.group(3))
+    return fields
+
+
+@pytest.mark.skipif(not (DS_INCLUDES / "nvdsinferserver_config.proto").exists(),
+                    reason="DeepStream 9.1 nvinferserver .proto files not available")
+def test_nvinferserver_schema_matches_the_deepstream_protos():
+    protos = _proto_messages()
+    alias = {"MapDetectClassFilter": None, "MapPerClassParams": None}  # map<> entries: key/value
+    for msg, schema_fields in nc.SERVER_SCHEMA.items():
+        if msg in alias:
+            assert set(schema_fields) == {"key", "value"}
+            continue
+        assert msg in protos, msg
+        assert set(schema_fields) <= protos[msg], (msg, set(schema_fields) - protos[msg])
