@@ -101,10 +101,11 @@ py::dict redact_py(py::list planes, const std::string& format, int width, int he
     if (!a.writeable()) throw py::value_error("plane arrays must be writable (redaction is in place)");
     const int ps = fi.planes[p].pixel_stride;
     const int pw = facemask::plane_width(fi, p, width), ph = facemask::plane_height(fi, p, height);
+    const bool empty = pw == 0 || ph == 0;
     if (a.ndim() == 2 && ps == 1) {
-      if (a.strides(1) != 1) throw py::value_error("plane columns must be contiguous");
+      if (!empty && a.strides(1) != 1) throw py::value_error("plane columns must be contiguous");
     } else if (a.ndim() == 3 && a.shape(2) == ps) {
-      if (a.strides(2) != 1 || a.strides(1) != ps) throw py::value_error("plane pixels must be contiguous");
+      if (!empty && (a.strides(2) != 1 || a.strides(1) != ps)) throw py::value_error("plane pixels must be contiguous");
     } else {
       throw py::value_error("plane " + std::to_string(p) + " of " + format + " must have shape (h, w" +
                             (ps == 1 ? std::string(")") : ", " + std::to_string(ps) + ")"));
@@ -113,6 +114,7 @@ py::dict redact_py(py::list planes, const std::string& format, int width, int he
       throw py::value_error("plane " + std::to_string(p) + " is smaller than " + std::to_string(ph) + "x" +
                             std::to_string(pw));
     }
+    if (empty) continue;
     if (a.strides(0) <= 0 || a.strides(0) > (1 << 30)) throw py::value_error("plane rows must have a positive stride");
     img.data[p] = static_cast<uint8_t*>(a.mutable_data());
     img.stride[p] = static_cast<int>(a.strides(0));

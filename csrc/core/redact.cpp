@@ -351,6 +351,11 @@ void process_plane_t(const ImageView& img, const FormatInfo& fi, int p, const Re
 
   int off[NC];
   for (int c = 0; c < NC; ++c) off[c] = L.offset[c];
+  // Blur and pixelate treat channels independently: with every byte of a pixel processed (PS == NC) the channel
+  // order does not matter, so copy whole pixels (fill needs the real component order).
+  if (PS == NC && prm.mode != RedactMode::kFill) {
+    for (int c = 0; c < NC; ++c) off[c] = c;
+  }
   uint8_t* base = img.data[p];
   const long stride = img.stride[p];
   auto pix = [&](int x, int y) { return base + (py0 + y) * stride + static_cast<long>(px0 + x) * PS; };
