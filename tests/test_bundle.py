@@ -152,3 +152,14 @@ def test_bundle_end_to_end_with_the_bundled_parser(bundle, mode):
     assert score > 0.5 and abs(cx - 224) < 40 and abs(cy - 116) < 50
     if mode == "mask":
         assert res["masks"][0] == [32, 32]  # mask-height x mask-width from the bundled INI
+
+
+def test_emulators_config_reader_accepts_the_bundle(bundle):
+    """facemask-ds emulate reads the same files: the bundle's configs give no warning but the engine still to build."""
+    nvinfer_parse = pytest.importorskip("facemask_ds.nvinfer_parse")
+    out, _ = bundle
+    for name in ("config_infer_primary_centerface.txt", "config_infer_primary_centerface.yml",
+                 "config_infer_primary_centerface_mask.txt", "config_infer_primary_centerface_mask.yml"):
+        cfg = nvinfer_parse.load_config(out / name)
+        others = [w for w in cfg.warnings if not w.startswith("model-engine-file")]
+        assert others == [], (name, others)
