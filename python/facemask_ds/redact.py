@@ -200,36 +200,69 @@ class FaceDetector:
             raise RedactError(why)
         return w2, h2
 
-    def detect(self, frame: np.ndarray) -> dict[str, np.ndarray]:
-        """frame: HxWx3 or HxWx4 uint8 RGB(A). -> boxes (N,4) x1y1x2y2 frame px, scores (N,), landmarks (N,K,2)."""
-        import cv2
-
+    def scaling(self, W: int, H: int) -> dict[str, Any]:
+        """nvinfer's geometry (csrc/core) for a W x H frame and this family's padding rule."""
         from . import _native
 
-        if self._session is None:
-            self._load()
-        H, W = frame.shape[:2]
         net_w, net_h = self.network_size(W, H)
         fam = self.family
         s = _native.nvinfer_scaling((0.0, 0.0, float(W), float(H)), net_w, net_h, fam.maintain_aspect_ratio,
                                     fam.symmetric_padding)
+        s["net_w"], s["net_h"] = net_w, net_h
+        return s
+
+    def detect(self, frame: np.ndarray) -> dict[str, np.ndarray]:
+        """frame: HxWx3 or HxWx4 uint8 RGB(A). -> boxes (N,4) x1y1x2y2 frame px, scores (N,), landmarks (N,K,2)."""
+        import cv2
+
+        H, W = frame.shape[:2]
+        s = self.scaling(W, H)
         crop = frame[s["src_top"]:s["src_top"] + s["src_height"], s["src_left"]:s["src_left"] + s["src_width"], :3]
-        if fam.color_format == models.BGR:
-            crop = crop[:, :, ::-1]
         resized = cv2.resize(np.ascontiguousarray(crop), (s["dest_width"], s["dest_height"]),
                              interpolation=cv2.INTER_LINEAR)
+        return self.infer(resized, s, W, H)
+
+    def detect_i420(self, y: np.ndarray, u: np.ndarray, v: np.ndarray) -> dict[str, np.ndarray]:
+        """Planes of an I420 frame (views, any stride). Crops and scales each plane to the network size, then
+        converts only the small image to RGB: a full-resolution colour conversion is never done."""
+        import cv2
+
+        H, W = y.shape
+        s = self.scaling(W, H)
+        dw, dh = s["dest_width"], s["dest_height"]
+        ew, eh = dw + (dw & 1), dh + (dh & 1)            # I420 needs even sizes; odd ones are resized after
+        l, t, sw, sh = s["src_left"], s["src_top"], s["src_width"], s["src_height"]   # even (nvinfer rounding)
+        ys = cv2.resize(y[t:t + sh, l:l + sw], (ew, eh), interpolation=cv2.INTER_LINEAR)
+        us = cv2.resize(u[t // 2:(t + sh) // 2, l // 2:(l + sw) // 2], (ew // 2, eh // 2),
+                        interpolation=cv2.INTER_LINEAR)
+        vs = cv2.resize(v[t // 2:(t + sh) // 2, l // 2:(l + sw) // 2], (ew // 2, eh // 2),
+                        interpolation=cv2.INTER_LINEAR)
+        packed = np.concatenate([ys.ravel(), us.ravel(), vs.ravel()]).reshape(eh * 3 // 2, ew)
+        rgb = cv2.cvtColor(packed, cv2.COLOR_YUV2RGB_I420)
+        if (ew, eh) != (dw, dh):
+            rgb = cv2.resize(rgb, (dw, dh), interpolation=cv2.INTER_LINEAR)
+        return self.infer(rgb, s, W, H)
+
+    def infer(self, resized_rgb: np.ndarray, s: dict[str, Any], W: int, H: int) -> dict[str, np.ndarray]:
+        """The scaled image (dest size) -> padding, normalisation, ORT, core decode + NMS + back-mapping."""
+        from . import _native
+
+        if self._session is None:
+            self._load()
+        fam = self.family
+        net_w, net_h = s["net_w"], s["net_h"]
+        img = resized_rgb[:, :, ::-1] if fam.color_format == models.BGR else resized_rgb
         if (s["dest_width"], s["dest_height"]) != (net_w, net_h):
-            canvas = np.zeros((net_h, net_w, 3), np.uint8)
+            canvas = np.zeros((net_h, net_w, 3), np.uint8)      # black padding, as nvinfer
             canvas[s["offset_top"]:s["offset_top"] + s["dest_height"],
-                   s["offset_left"]:s["offset_left"] + s["dest_width"]] = resized
-            resized = canvas
-        x = resized.astype(np.float32)
+                   s["offset_left"]:s["offset_left"] + s["dest_width"]] = img
+            img = canvas
+        x = img.transpose(2, 0, 1).astype(np.float32)[None]
         if fam.offsets != (0.0, 0.0, 0.0):
-            x -= np.asarray(fam.offsets, np.float32)
+            x -= np.asarray(fam.offsets, np.float32)[None, :, None, None]
         if fam.net_scale_factor != 1.0:
             x *= np.float32(fam.net_scale_factor)
-        x = np.ascontiguousarray(x.transpose(2, 0, 1)[None])
-        outs = self._session.run(None, {self._in: x})
+        outs = self._session.run(None, {self._in: np.ascontiguousarray(x)})
         layers = {n: np.ascontiguousarray(o[0]) for n, o in zip(self._out, outs)}
         r = _native.decode(fam.name, layers, net_w, net_h, self.threshold, None)
         if r["error"]:
@@ -260,36 +293,43 @@ class FaceDetector:
 # frames -> buffers with ROI metas
 
 
+def _add_rois(Gst, GstVideo, buf, dets: dict[str, np.ndarray] | None, W: int, H: int):
+    """One "face" GstVideoRegionOfInterestMeta per detection (clamped to the frame), with a facemask/landmarks
+    parameter (x, y float arrays, frame pixels) and the detection confidence."""
+    if dets is None:
+        return buf
+    lms = dets.get("landmarks")
+    scores = dets.get("scores")
+    for i, (x1, y1, x2, y2) in enumerate(dets["boxes"]):
+        x1c, y1c = max(0, int(np.floor(x1))), max(0, int(np.floor(y1)))
+        x2c, y2c = min(W, int(np.ceil(x2))), min(H, int(np.ceil(y2)))
+        if x2c <= x1c or y2c <= y1c:
+            continue
+        meta = GstVideo.buffer_add_video_region_of_interest_meta(buf, "face", x1c, y1c, x2c - x1c, y2c - y1c)
+        conf = f", confidence=(double){float(scores[i]):.6f}" if scores is not None and len(scores) > i else ""
+        if lms is not None and len(lms) > i and lms.shape[1] > 0:
+            xs = ", ".join(f"{float(v):.3f}" for v in lms[i, :, 0])
+            ys = ", ".join(f"{float(v):.3f}" for v in lms[i, :, 1])
+            desc = f"facemask/landmarks, x=(float)<{xs}>, y=(float)<{ys}>{conf}"
+        elif conf:
+            desc = f"facemask/detection{conf}"
+        else:
+            continue
+        st = Gst.Structure.from_string(desc)
+        st = st[0] if isinstance(st, tuple) else st
+        if st is not None:
+            meta.add_param(st)
+    return buf
+
+
 def _buffer_with_rois(Gst, GstVideo, rgba: np.ndarray, dets: dict[str, np.ndarray] | None, pts=None, duration=None):
     buf = Gst.Buffer.new_wrapped(rgba.tobytes())
     if pts is not None:
         buf.pts = pts
     if duration is not None:
         buf.duration = duration
-    if dets is not None:
-        H, W = rgba.shape[:2]
-        lms = dets.get("landmarks")
-        for i, (x1, y1, x2, y2) in enumerate(dets["boxes"]):
-            x1c, y1c = max(0, int(np.floor(x1))), max(0, int(np.floor(y1)))
-            x2c, y2c = min(W, int(np.ceil(x2))), min(H, int(np.ceil(y2)))
-            if x2c <= x1c or y2c <= y1c:
-                continue
-            meta = GstVideo.buffer_add_video_region_of_interest_meta(buf, "face", x1c, y1c, x2c - x1c, y2c - y1c)
-            scores = dets.get("scores")
-            conf = f", confidence=(double){float(scores[i]):.6f}" if scores is not None and len(scores) > i else ""
-            if lms is not None and len(lms) > i and lms.shape[1] > 0:
-                xs = ", ".join(f"{float(v):.3f}" for v in lms[i, :, 0])
-                ys = ", ".join(f"{float(v):.3f}" for v in lms[i, :, 1])
-                desc = f"facemask/landmarks, x=(float)<{xs}>, y=(float)<{ys}>{conf}"
-            elif conf:
-                desc = f"facemask/detection{conf}"
-            else:
-                continue
-            st = Gst.Structure.from_string(desc)
-            st = st[0] if isinstance(st, tuple) else st
-            if st is not None:
-                meta.add_param(st)
-    return buf
+    H, W = rgba.shape[:2]
+    return _add_rois(Gst, GstVideo, buf, dets, W, H)
 
 
 def redact_rgb(rgb: np.ndarray, boxes: Sequence[Sequence[float]], landmarks, opts: RedactOptions) -> np.ndarray:
@@ -402,20 +442,54 @@ def _muxer_for(path: Path) -> str:
     raise RedactError(f"unsupported output container '{suf}' (use .mp4, .mov or .mkv)")
 
 
+def _video_info(GstVideo, caps):
+    try:
+        return GstVideo.VideoInfo.new_from_caps(caps)
+    except (AttributeError, TypeError):  # GStreamer < 1.20
+        info = GstVideo.VideoInfo()
+        info.from_caps(caps)
+        return info
+
+
+def _i420_planes(GstVideo, buf, info, W: int, H: int):
+    """(y, u, v) numpy views of an I420 buffer (one copy of the buffer; strides from GstVideoMeta or caps)."""
+    data = buf.extract_dup(0, buf.get_size())
+    arr = np.frombuffer(data, np.uint8)
+    vm = GstVideo.buffer_get_video_meta(buf)
+    offs, strides = (vm.offset, vm.stride) if vm is not None else (info.offset, info.stride)
+    cw, ch = (W + 1) // 2, (H + 1) // 2
+
+    def plane(i, w, h):
+        st = strides[i]
+        need = offs[i] + st * (h - 1) + w
+        if need > arr.size:
+            raise RedactError(f"decoded frame is too small for {W}x{H} I420 ({arr.size} bytes)")
+        return np.lib.stride_tricks.as_strided(arr[offs[i]:], shape=(h, w), strides=(st, 1))
+
+    return plane(0, W, H), plane(1, cw, ch), plane(2, cw, ch)
+
+
 def redact_video(src: Path, dst: Path, opts: RedactOptions, progress: bool = True, keep_audio: bool = True,
                  compare_png: Path | None = None, record_frames: bool = False, queue_size: int = 4) -> RedactStats:
+    """Decode (GStreamer threads + a pull thread) -> detect (this thread) -> redact + encode (GStreamer threads).
+
+    Frames stay I420 from the decoder to the encoder: only the network-sized image is converted to RGB, and the
+    decoded buffer itself (its memory, no copy) is pushed on with the ROI metas attached.
+    """
     Gst, GstVideo = _gst()
     src, dst = Path(src), Path(dst)
     if not src.is_file():
         raise RedactError(f"input {src} does not exist")
+    if opts.threads == 0:
+        opts.threads = max(1, (os.cpu_count() or 2) - 1)  # leave a core to GStreamer's decode/redact/encode
     detector = FaceDetector(opts)
     muxer = _muxer_for(dst)
     stats = RedactStats(output=str(dst))
 
     # --- decode pipeline ------------------------------------------------------------------------------------
     dec = Gst.parse_launch(
-        f'filesrc location="{src}" ! decodebin name=db ! queue max-size-buffers=4 ! videoconvert '
-        "! video/x-raw,format=RGBA ! appsink name=sink sync=false max-buffers=4 emit-signals=false")
+        f'filesrc location="{src}" ! decodebin ! queue max-size-buffers=4 ! videoconvert '
+        "! video/x-raw,format=I420 ! appsink name=sink sync=false max-buffers=4")
     sink = dec.get_by_name("sink")
     dec.set_state(Gst.State.PAUSED)
     r = dec.get_state(30 * Gst.SECOND)
@@ -432,23 +506,25 @@ def redact_video(src: Path, dst: Path, opts: RedactOptions, progress: bool = Tru
     ok, fn, fd = st.get_fraction("framerate")
     if not ok or fn == 0:
         fn, fd = 25, 1
+    info = _video_info(GstVideo, caps)
     stats.width, stats.height = W, H
     ok, dur = dec.query_duration(Gst.Format.TIME)
     total = int(round(dur / Gst.SECOND * fn / fd)) if ok and dur > 0 else None
 
-    # --- encode pipeline ------------------------------------------------------------------------------------
+    # --- redact + encode pipeline ---------------------------------------------------------------------------
     enc_name, enc_props = _pick_encoder(Gst)
     stats.encoder = enc_name
     enc_p = " ".join(f"{k}={v}" for k, v in enc_props.items())
-    # queue after appsrc: the blur + encode run in their own streaming thread, overlapping with inference.
+    frame_bytes = int(info.size) or W * H * 3 // 2
+    # The queue after appsrc gives blur + encode their own streaming thread, overlapping with inference.
     out = Gst.parse_launch(
-        f"appsrc name=src is-live=false format=time block=true max-bytes={W * H * 4 * queue_size} "
-        f"caps=video/x-raw,format=RGBA,width={W},height={H},framerate={fn}/{fd} "
-        "! queue max-size-buffers=4 max-size-bytes=0 max-size-time=0 ! facemaskblur name=blur ! videoconvert "
-        f"! video/x-raw,format=I420 ! {enc_name} {enc_p} ! h264parse ! {muxer} name=mux "
+        f"appsrc name=src is-live=false format=time block=true max-bytes={frame_bytes * queue_size} "
+        "! queue max-size-buffers=4 max-size-bytes=0 max-size-time=0 ! facemaskblur name=blur "
+        f"! {enc_name} {enc_p} ! h264parse ! {muxer} name=mux "
         f'! filesink location="{dst}"')
     _set_props(Gst, out.get_by_name("blur"), opts.element_props())
     appsrc = out.get_by_name("src")
+    appsrc.set_property("caps", caps)
     mux = out.get_by_name("mux")
     audio_state = _attach_audio(Gst, out, mux, src) if keep_audio else {"desc": "not kept (--no-audio)"}
 
@@ -467,11 +543,8 @@ def redact_video(src: Path, dst: Path, opts: RedactOptions, progress: bool = Tru
                     _check_bus(dec.get_bus(), Gst, f"decoding {src}")
                     continue
                 b = sample.get_buffer()
-                data = b.extract_dup(0, b.get_size())
-                arr = np.frombuffer(data, np.uint8)
-                if arr.size != W * H * 4:
-                    raise RedactError(f"decoded frame has {arr.size} bytes, expected {W * H * 4}")
-                frames_q.put((arr.reshape(H, W, 4), b.pts, b.duration))
+                frames_q.put((b, _i420_planes(GstVideo, b, info, W, H)))
+                del sample, b
         except BaseException as e:  # noqa: BLE001
             errors.append(e)
         finally:
@@ -483,14 +556,16 @@ def redact_video(src: Path, dst: Path, opts: RedactOptions, progress: bool = Tru
     th = threading.Thread(target=decode_thread, name="facemask-decode", daemon=True)
     th.start()
     prog = Progress(total, enabled=progress)
-    best = None  # (faces, frame, dets) for the before/after image
+    best = None  # (faces, (y, u, v) copies, dets) for the before/after image
+    copy_flags = (Gst.BufferCopyFlags.FLAGS | Gst.BufferCopyFlags.TIMESTAMPS | Gst.BufferCopyFlags.META
+                  | Gst.BufferCopyFlags.MEMORY)
     try:
         while True:
             item = frames_q.get()
             if item is _SENTINEL:
                 break
-            frame, pts, duration = item
-            dets = detector.detect(frame)
+            buf, (y, u, v) = item
+            dets = detector.detect_i420(y, u, v)
             stats.net_size = dets["net_size"]
             n = len(dets["scores"])
             stats.frames += 1
@@ -499,9 +574,11 @@ def redact_video(src: Path, dst: Path, opts: RedactOptions, progress: bool = Tru
             if record_frames:
                 stats.per_frame.append([[*map(float, b), float(s)] for b, s in zip(dets["boxes"], dets["scores"])])
             if compare_png is not None and (best is None or n > best[0]):
-                best = (n, frame.copy(), dets)
-            buf = _buffer_with_rois(Gst, GstVideo, frame, dets, pts, duration)
-            if appsrc.emit("push-buffer", buf) != Gst.FlowReturn.OK:
+                best = (n, (y.copy(), u.copy(), v.copy()), dets)
+            outbuf = buf.copy_region(copy_flags, 0, buf.get_size())  # shares the decoded memory; metas go on the copy
+            del buf, item, y, u, v
+            _add_rois(Gst, GstVideo, outbuf, dets, W, H)
+            if appsrc.emit("push-buffer", outbuf) != Gst.FlowReturn.OK:
                 _check_bus(out.get_bus(), Gst, "redact/encode")
                 raise RedactError("the encoding pipeline refused a frame")
             prog.update(stats.frames, stats.faces)
@@ -526,9 +603,21 @@ def redact_video(src: Path, dst: Path, opts: RedactOptions, progress: bool = Tru
     if stats.frames == 0:
         raise RedactError(f"{src}: no video frame was decoded")
     if compare_png is not None and best is not None:
-        _write_compare(best[1][:, :, :3], best[2], opts, compare_png)
+        _write_compare(_i420_to_rgb(*best[1]), best[2], opts, compare_png)
         stats.compare = str(compare_png)
     return stats
+
+
+def _i420_to_rgb(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    import cv2
+
+    H, W = y.shape
+    if H % 2 or W % 2:  # cv2's I420 conversion needs even sizes: upsample chroma and convert as YCrCb-like
+        uu = cv2.resize(u, (W, H), interpolation=cv2.INTER_LINEAR)
+        vv = cv2.resize(v, (W, H), interpolation=cv2.INTER_LINEAR)
+        return cv2.cvtColor(np.dstack([y, vv, uu]), cv2.COLOR_YCrCb2RGB)
+    packed = np.concatenate([y.ravel(), np.ascontiguousarray(u).ravel(), np.ascontiguousarray(v).ravel()])
+    return cv2.cvtColor(packed.reshape(H * 3 // 2, W), cv2.COLOR_YUV2RGB_I420)
 
 
 def _attach_audio(Gst, pipe, mux, src: Path) -> str:
