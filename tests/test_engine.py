@@ -438,3 +438,31 @@ def test_mypy_recipe_catches_trt_misuse(tmp_path):
     assert '"IBuilderConfig" has no attribute "max_workspace_size"' in r.stdout
     assert '"Builder" has no attribute "build_engine"' in r.stdout
     assert "parse_from_file" in r.stdout
+
+
+def test_calibration_batches_follow_nvinfer_preprocessing(tmp_path):
+    """Constant-colour frames: stretch fills the tensor with scale*(v-offset); a top-left / centred letterbox leaves
+    black pixels (0) that are normalised too: scale*(0-offset) (deepstream-contract.md §2.5)."""
+    import cv2
+
+    rgb = (200, 100, 50)
+    for i in range(2):
+        img = np.zeros((40, 80, 3), np.uint8)
+        img[:] = rgb[::-1]  # cv2 writes BGR
+        cv2.imwrite(str(tmp_path / f"f{i}.png"), img)
+    pre = engine.Preprocess(net_scale_factor=0.5, offsets=(10.0, 20.0, 30.0), color_format=0)
+    (b,) = list(engine.calibration_batches(tmp_path, 2, (3, 32, 32), pre, 10))
+    assert b.shape == (2, 3, 32, 32) and b.dtype == np.float32
+    want = 0.5 * (np.array(rgb, np.float32) - [10, 20, 30])
+    np.testing.assert_allclose(b[0, :, 16, 16], want)
+    assert np.allclose(b[1], b[0])
+    pre.maintain_aspect_ratio = True  # 80x40 -> 32x16 at the top, black below
+    (b,) = list(engine.calibration_batches(tmp_path, 2, (3, 32, 32), pre, 10))
+    np.testing.assert_allclose(b[0, :, 8, 16], want)
+    np.testing.assert_allclose(b[0, :, 24, 16], 0.5 * (0 - np.array([10, 20, 30], np.float32)))
+    pre.symmetric_padding, pre.color_format = True, 1  # centred: rows 8..23 image, BGR channel order
+    (b,) = list(engine.calibration_batches(tmp_path, 2, (3, 32, 32), pre, 10))
+    np.testing.assert_allclose(b[0, :, 16, 16], 0.5 * (np.array(rgb[::-1], np.float32) - [10, 20, 30]))
+    np.testing.assert_allclose(b[0, :, 2, 16], -0.5 * np.array([10, 20, 30], np.float32))
+    with pytest.raises(BuildError, match="at least batch-size"):
+        list(engine.calibration_batches(tmp_path, 3, (3, 32, 32), pre, 10))

@@ -350,13 +350,10 @@ def calibration_batches(folder: Path, batch: int, chw: tuple[int, int, int], pre
             dw, dh = max(1, int(img.shape[1] * r)), max(1, int(img.shape[0] * r))
             ox, oy = ((w - dw) // 2, (h - dh) // 2) if pre.symmetric_padding else (0, 0)
             canvas[oy:oy + dh, ox:ox + dw] = cv2.resize(img, (dw, dh), interpolation=cv2.INTER_LINEAR)
-            valid = np.zeros((h, w), bool)
-            valid[oy:oy + dh, ox:ox + dw] = True
         else:
             canvas[:] = cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR)
-            valid = np.ones((h, w), bool)
+        # black (0) padding in pixel space, then the same normalisation for every pixel, as nvinfer does
         x = pre.net_scale_factor * (canvas - np.asarray(pre.offsets[:3], np.float32))
-        x[~valid] = 0.0  # nvinfer pads the *output* tensor with 0
         buf.append(x.transpose(2, 0, 1)[:c])
         if len(buf) == batch:
             yield np.ascontiguousarray(np.stack(buf), dtype=np.float32)
