@@ -1,0 +1,591 @@
+// CUDA redaction kernels and host API (see redact_cuda.hpp). Pixel arithmetic follows csrc/core/redact.hpp's
+// EXACT SPECIFICATION; planning, coverage and compositing are the core's own functions.
+#include "cuda/redact_cuda.hpp"
+
+#include <cooperative_groups.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "core/formats.hpp"
+#include "core/redact.hpp"
+
+namespace cg = cooperative_groups;
+
+namespace facemask {
+namespace cuda {
+namespace {
+
+constexpr int kThreads = 128;           // threads per block
+constexpr int kSmemBytes = 40 * 1024;   // dynamic shared memory per block (no opt-in needed)
+constexpr int kFillPixelsPerItem = 4096;
+
+enum ItemKind : int { kHBlur = 0, kVBlur = 1, kPixelCell = 2, kFillRows = 3 };
+
+struct DevFrame {
+  uint8_t* data[3];
+  int stride[3];
+};
+
+struct DevPlaneJob {
+  int frame, plane, plan;
+  int ps, nch;
+  int off[3];
+  int fill[3];
+  int x0, y0, w, h;  // plane rect
+  int sx, sy;
+  int rx, ry;
+  unsigned mx, my;   // ceil(2^32 / (2r+1)): floor(n / d) == umulhi(n, m) for n < 2^20, d <= 2047
+  int cw, chh, ncx;  // pixelate cell on this plane, cells across
+  long long scratch;
+};
+
+struct DevItem {
+  int job, kind, a, n;
+};
+
+struct Phase {
+  int begin, end;
+};
+
+struct KernelArgs {
+  const DevFrame* frames;
+  const DevPlaneJob* jobs;
+  const RegionPlan* plans;
+  const DevItem* items;
+  const Phase* phases;
+  uint8_t* scratch;
+};
+
+unsigned magic_for(int r) {
+  const unsigned long long d = 2ull * static_cast<unsigned>(r) + 1ull;
+  return static_cast<unsigned>(((1ull << 32) + d - 1) / d);
+}
+
+// One box pass over a sequence of n bytes at in[i*stride] -> out[i*stride]:
+// out[i] = floor((sum_{k=-r..r} in[clamp(i+k, 0, n-1)] + r) / (2r+1)).
+__device__ __forceinline__ void box_pass(const uint8_t* __restrict__ in, uint8_t* __restrict__ out, int n,
+                                         int stride, int r, unsigned m) {
+  const int hi = n - 1;
+  unsigned s = static_cast<unsigned>(r + 1) * in[0];
+  for (int k = 1; k <= r; ++k) s += in[min(k, hi) * stride];
+  for (int i = 0; i < n; ++i) {
+    out[i * stride] = static_cast<uint8_t>(__umulhi(s + static_cast<unsigned>(r), m));
+    s += in[min(i + r + 1, hi) * stride];
+    s -= in[max(i - r, 0) * stride];
+  }
+}
+
+__device__ __forceinline__ uint8_t* pixel_ptr(const DevFrame& f, const DevPlaneJob& j, int x, int y) {
+  return f.data[j.plane] + static_cast<long long>(y) * f.stride[j.plane] + static_cast<long long>(x) * j.ps;
+}
+
+__device__ void run_hblur(const KernelArgs& k, const DevPlaneJob& j, const DevItem& it, uint8_t* smem) {
+  const DevFrame f = k.frames[j.frame];
+  const int W = j.w, nch = j.nch, R = it.n, L = R * nch;
+  uint8_t* bufA = smem;
+  uint8_t* bufB = smem + W * L;
+  for (int idx = threadIdx.x; idx < R * W; idx += blockDim.x) {
+    const int r = idx / W, x = idx - r * W;
+    const uint8_t* p = pixel_ptr(f, j, j.x0 + x, j.y0 + it.a + r);
+    for (int c = 0; c < nch; ++c) bufA[x * L + r * nch + c] = p[j.off[c]];
+  }
+  __syncthreads();
+  const int lane = threadIdx.x;
+  if (lane < L) {
+    box_pass(bufA + lane, bufB + lane, W, L, j.rx, j.mx);
+    box_pass(bufB + lane, bufA + lane, W, L, j.rx, j.mx);
+    box_pass(bufA + lane, bufB + lane, W, L, j.rx, j.mx);
+  }
+  __syncthreads();
+  uint8_t* dst = k.scratch + j.scratch + static_cast<long long>(it.a) * W * nch;
+  const int rowb = W * nch;
+  for (int idx = threadIdx.x; idx < R * rowb; idx += blockDim.x) {
+    const int r = idx / rowb, rem = idx - r * rowb;
+    const int x = rem / nch, c = rem - x * nch;
+    dst[idx] = bufB[x * L + r * nch + c];
+  }
+}
+
+__device__ void run_vblur(const KernelArgs& k, const DevPlaneJob& j, const DevItem& it, uint8_t* smem) {
+  const DevFrame f = k.frames[j.frame];
+  const RegionPlan pl = k.plans[j.plan];
+  const int W = j.w, H = j.h, nch = j.nch, C = it.n, L = C * nch;
+  uint8_t* bufA = smem;
+  uint8_t* bufB = smem + H * L;
+  const uint8_t* src = k.scratch + j.scratch + static_cast<long long>(it.a) * nch;
+  for (int idx = threadIdx.x; idx < H * L; idx += blockDim.x) {
+    const int y = idx / L, rem = idx - y * L;
+    bufA[idx] = src[static_cast<long long>(y) * W * nch + rem];
+  }
+  __syncthreads();
+  const int lane = threadIdx.x;
+  if (lane < L) {
+    box_pass(bufA + lane, bufB + lane, H, L, j.ry, j.my);
+    box_pass(bufB + lane, bufA + lane, H, L, j.ry, j.my);
+    box_pass(bufA + lane, bufB + lane, H, L, j.ry, j.my);
+  }
+  __syncthreads();
+  for (int idx = threadIdx.x; idx < H * C; idx += blockDim.x) {
+    const int y = idx / C, xc = idx - y * C;
+    const int X = j.x0 + it.a + xc, Y = j.y0 + y;
+    const float alpha = region_alpha(pl, (X + 0.5f) * j.sx, (Y + 0.5f) * j.sy);
+    if (static_cast<int>(alpha * 255.f + 0.5f) == 0) continue;
+    uint8_t* p = pixel_ptr(f, j, X, Y);
+    for (int c = 0; c < nch; ++c) p[j.off[c]] = composite_u8(p[j.off[c]], bufB[y * L + xc * nch + c], alpha);
+  }
+}
+
+__device__ void run_fill(const KernelArgs& k, const DevPlaneJob& j, const DevItem& it) {
+  const DevFrame f = k.frames[j.frame];
+  const RegionPlan pl = k.plans[j.plan];
+  const int W = j.w;
+  for (int idx = threadIdx.x; idx < it.n * W; idx += blockDim.x) {
+    const int r = idx / W, x = idx - r * W;
+    const int X = j.x0 + x, Y = j.y0 + it.a + r;
+    const float alpha = region_alpha(pl, (X + 0.5f) * j.sx, (Y + 0.5f) * j.sy);
+    if (static_cast<int>(alpha * 255.f + 0.5f) == 0) continue;
+    uint8_t* p = pixel_ptr(f, j, X, Y);
+    for (int c = 0; c < j.nch; ++c) p[j.off[c]] = composite_u8(p[j.off[c]], static_cast<uint8_t>(j.fill[c]), alpha);
+  }
+}
+
+__device__ void run_pixel_cell(const KernelArgs& k, const DevPlaneJob& j, const DevItem& it, uint8_t* smem) {
+  const DevFrame f = k.frames[j.frame];
+  const RegionPlan pl = k.plans[j.plan];
+  const int ci = it.a / j.ncx, cj = it.a - ci * j.ncx;
+  const int cx0 = j.x0 + cj * j.cw, cy0 = j.y0 + ci * j.chh;
+  const int cx1 = min(cx0 + j.cw, j.x0 + j.w), cy1 = min(cy0 + j.chh, j.y0 + j.h);
+  const int cwid = cx1 - cx0, n = cwid * (cy1 - cy0);
+  unsigned sum[3] = {0u, 0u, 0u};
+  for (int idx = threadIdx.x; idx < n; idx += blockDim.x) {
+    const int r = idx / cwid, x = idx - r * cwid;
+    const uint8_t* p = pixel_ptr(f, j, cx0 + x, cy0 + r);
+    for (int c = 0; c < 3; ++c)
+      if (c < j.nch) sum[c] += p[j.off[c]];
+  }
+  for (int c = 0; c < 3; ++c)
+    for (int o = 16; o > 0; o >>= 1) sum[c] += __shfl_down_sync(0xffffffffu, sum[c], o);
+  unsigned* part = reinterpret_cast<unsigned*>(smem);  // [warps][3] then the 3 cell values
+  const int warp = threadIdx.x >> 5, nwarps = (blockDim.x + 31) >> 5;
+  if ((threadIdx.x & 31) == 0)
+    for (int c = 0; c < 3; ++c) part[warp * 3 + c] = sum[c];
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    for (int c = 0; c < 3; ++c) {
+      unsigned s = 0;
+      for (int w = 0; w < nwarps; ++w) s += part[w * 3 + c];
+      part[nwarps * 3 + c] = (s + static_cast<unsigned>(n) / 2u) / static_cast<unsigned>(n);
+    }
+  }
+  __syncthreads();
+  uint8_t val[3];
+  for (int c = 0; c < 3; ++c) val[c] = static_cast<uint8_t>(part[nwarps * 3 + c]);
+  for (int idx = threadIdx.x; idx < n; idx += blockDim.x) {
+    const int r = idx / cwid, x = idx - r * cwid;
+    const int X = cx0 + x, Y = cy0 + r;
+    const float alpha = region_alpha(pl, (X + 0.5f) * j.sx, (Y + 0.5f) * j.sy);
+    if (static_cast<int>(alpha * 255.f + 0.5f) == 0) continue;
+    uint8_t* p = pixel_ptr(f, j, X, Y);
+    for (int c = 0; c < j.nch; ++c) p[j.off[c]] = composite_u8(p[j.off[c]], val[c], alpha);
+  }
+}
+
+__global__ void __launch_bounds__(kThreads) redact_kernel(KernelArgs k, int first_phase, int end_phase) {
+  extern __shared__ __align__(16) uint8_t smem[];
+  for (int ph = first_phase; ph < end_phase; ++ph) {
+    const Phase P = k.phases[ph];
+    for (int i = P.begin + static_cast<int>(blockIdx.x); i < P.end; i += static_cast<int>(gridDim.x)) {
+      const DevItem it = k.items[i];
+      const DevPlaneJob j = k.jobs[it.job];
+      switch (it.kind) {
+        case kHBlur: run_hblur(k, j, it, smem); break;
+        case kVBlur: run_vblur(k, j, it, smem); break;
+        case kPixelCell: run_pixel_cell(k, j, it, smem); break;
+        default: run_fill(k, j, it); break;
+      }
+      __syncthreads();
+    }
+    if (ph + 1 < end_phase) cg::this_grid().sync();
+  }
+}
+
+size_t align16(size_t n) { return (n + 15) & ~static_cast<size_t>(15); }
+
+std::string cuda_msg(const char* what, cudaError_t e) {
+  return std::string(what) + ": " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")";
+}
+
+}  // namespace
+
+bool cuda_available(std::string* why) {
+  int n = 0;
+  const cudaError_t e = cudaGetDeviceCount(&n);
+  if (e != cudaSuccess) {
+    if (why) *why = cuda_msg("cudaGetDeviceCount", e);
+    cudaGetLastError();
+    return false;
+  }
+  if (n <= 0) {
+    if (why) *why = "no CUDA device";
+    return false;
+  }
+  return true;
+}
+
+struct Redactor::Impl {
+  int device = 0;
+  int num_sms = 1;
+  bool coop_supported = false;
+  int blocks_per_sm = 0;
+  bool init_ok = false;
+  std::string init_error;
+  // Pinned staging + device arena for descriptors and masks; device scratch for the blur intermediate.
+  uint8_t* staging = nullptr;
+  size_t staging_cap = 0;
+  uint8_t* arena = nullptr;
+  size_t arena_cap = 0;
+  uint8_t* scratch = nullptr;
+  size_t scratch_cap = 0;
+  cudaEvent_t done = nullptr;  // recorded after the last use of staging/arena/scratch
+  bool pending = false;
+
+  ~Impl() {
+    if (pending && done) cudaEventSynchronize(done);
+    if (staging) cudaFreeHost(staging);
+    if (arena) cudaFree(arena);
+    if (scratch) cudaFree(scratch);
+    if (done) cudaEventDestroy(done);
+  }
+
+  bool wait_idle(std::string* error) {
+    if (!pending) return true;
+    const cudaError_t e = cudaEventSynchronize(done);
+    pending = false;
+    if (e != cudaSuccess) {
+      *error = cuda_msg("waiting for the previous batch", e);
+      return false;
+    }
+    return true;
+  }
+
+  bool ensure(size_t staging_need, size_t arena_need, size_t scratch_need, std::string* error) {
+    cudaError_t e;
+    if (staging_need > staging_cap || arena_need > arena_cap || scratch_need > scratch_cap) {
+      if (!wait_idle(error)) return false;
+    }
+    if (staging_need > staging_cap) {
+      if (staging) cudaFreeHost(staging);
+      staging = nullptr;
+      staging_cap = 0;
+      const size_t cap = std::max<size_t>(staging_need * 2, 64 * 1024);
+      if ((e = cudaMallocHost(reinterpret_cast<void**>(&staging), cap)) != cudaSuccess) {
+        *error = cuda_msg("cudaMallocHost (descriptor staging)", e);
+        return false;
+      }
+      staging_cap = cap;
+    }
+    if (arena_need > arena_cap) {
+      if (arena) cudaFree(arena);
+      arena = nullptr;
+      arena_cap = 0;
+      const size_t cap = std::max<size_t>(arena_need * 2, 64 * 1024);
+      if ((e = cudaMalloc(reinterpret_cast<void**>(&arena), cap)) != cudaSuccess) {
+        *error = cuda_msg("cudaMalloc (descriptor arena)", e);
+        return false;
+      }
+      arena_cap = cap;
+    }
+    if (scratch_need > scratch_cap) {
+      if (scratch) cudaFree(scratch);
+      scratch = nullptr;
+      scratch_cap = 0;
+      const size_t cap = std::max<size_t>(scratch_need + scratch_need / 2, 1 << 20);
+      if ((e = cudaMalloc(reinterpret_cast<void**>(&scratch), cap)) != cudaSuccess) {
+        *error = cuda_msg("cudaMalloc (blur scratch)", e);
+        return false;
+      }
+      scratch_cap = cap;
+    }
+    return true;
+  }
+};
+
+Redactor::Redactor() : impl_(new Impl) {
+  Impl& m = *impl_;
+  cudaError_t e = cudaGetDevice(&m.device);
+  if (e == cudaSuccess) e = cudaDeviceGetAttribute(&m.num_sms, cudaDevAttrMultiProcessorCount, m.device);
+  int coop = 0;
+  if (e == cudaSuccess) e = cudaDeviceGetAttribute(&coop, cudaDevAttrCooperativeLaunch, m.device);
+  if (e == cudaSuccess)
+    e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&m.blocks_per_sm, redact_kernel, kThreads, kSmemBytes);
+  if (e == cudaSuccess) e = cudaEventCreateWithFlags(&m.done, cudaEventDisableTiming);
+  if (e != cudaSuccess) {
+    m.init_error = cuda_msg("CUDA initialisation", e);
+    cudaGetLastError();
+    return;
+  }
+  m.coop_supported = coop != 0 && m.blocks_per_sm > 0;
+  m.init_ok = true;
+}
+
+Redactor::~Redactor() = default;
+
+bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion* regions, size_t num_regions,
+                      const RedactParams& params, Stream stream_, std::string* error, LaunchStats* stats) {
+  std::string dummy;
+  if (!error) error = &dummy;
+  LaunchStats st;
+  st.regions = static_cast<int>(num_regions);
+  Impl& m = *impl_;
+  if (!m.init_ok) {
+    *error = m.init_error.empty() ? "CUDA is not initialised" : m.init_error;
+    return false;
+  }
+  if (num_frames < 0 || (num_frames > 0 && !frames) || (num_regions > 0 && !regions)) {
+    *error = "null frames or regions";
+    return false;
+  }
+  if (!std::isfinite(params.strength) || !(params.strength > 0.f) || !std::isfinite(params.margin) ||
+      params.margin < 0.f || !std::isfinite(params.feather) || params.feather < 0.f ||
+      !std::isfinite(params.mask_threshold)) {
+    *error = "invalid redaction parameters (strength must be > 0; margin, feather >= 0; all finite)";
+    return false;
+  }
+  if (params.mode != RedactMode::kBlur && params.mode != RedactMode::kPixelate && params.mode != RedactMode::kFill) {
+    *error = "unknown redaction mode";
+    return false;
+  }
+  if (params.draw_outline) {
+    *error = "draw_outline is a CPU-only tuning aid; the CUDA path does not draw outlines";
+    return false;
+  }
+  for (int i = 0; i < num_frames; ++i) {
+    const std::string why = validate_image(frames[i]);
+    if (!why.empty()) {
+      *error = "frame " + std::to_string(i) + ": " + why;
+      return false;
+    }
+  }
+  cudaStream_t stream = reinterpret_cast<cudaStream_t>(stream_);
+
+  // ---- plan regions (core), assign dependency waves --------------------------------------------------------------
+  std::vector<RegionPlan> plans;
+  std::vector<int> plan_frame, plan_wave;
+  size_t mask_floats = 0;
+  for (size_t i = 0; i < num_regions; ++i) {
+    const BatchRegion& br = regions[i];
+    if (br.frame < 0 || br.frame >= num_frames) {
+      *error = "region " + std::to_string(i) + ": frame index " + std::to_string(br.frame) + " out of range";
+      return false;
+    }
+    const ImageView& fr = frames[br.frame];
+    RegionPlan pl = plan_region(br.region, params, fr.width, fr.height);
+    if (pl.empty) continue;
+    if (std::isfinite(br.mask_threshold) && br.mask_threshold >= 0.f) pl.mask_threshold = br.mask_threshold;
+    if (pl.kind == 2) {
+      if (br.region.mask_w <= 0 || br.region.mask_h <= 0 || br.region.mask_w > 4096 || br.region.mask_h > 4096) {
+        *error = "region " + std::to_string(i) + ": instance mask size out of range";
+        return false;
+      }
+      mask_floats += static_cast<size_t>(br.region.mask_w) * br.region.mask_h;
+    }
+    int wave = 0;
+    for (size_t q = 0; q < plans.size(); ++q) {
+      if (plan_frame[q] != br.frame) continue;
+      const RegionPlan& o = plans[q];
+      if (pl.x0 < o.x1 && o.x0 < pl.x1 && pl.y0 < o.y1 && o.y0 < pl.y1) wave = std::max(wave, plan_wave[q] + 1);
+    }
+    plans.push_back(pl);
+    plan_frame.push_back(br.frame);
+    plan_wave.push_back(wave);
+  }
+  st.regions_drawn = static_cast<int>(plans.size());
+  if (plans.empty()) {
+    if (stats) *stats = st;
+    return true;
+  }
+  int num_waves = 0;
+  for (int w : plan_wave) num_waves = std::max(num_waves, w + 1);
+  st.waves = num_waves;
+
+  // ---- plane jobs and work items ----------------------------------------------------------------------------------
+  std::vector<DevPlaneJob> jobs;
+  std::vector<std::vector<DevItem>> phase_items(static_cast<size_t>(num_waves) * 2);
+  long long scratch_bytes = 0;
+  const bool blur = params.mode == RedactMode::kBlur;
+  for (size_t pi = 0; pi < plans.size(); ++pi) {
+    const RegionPlan& pl = plans[pi];
+    const ImageView& fr = frames[plan_frame[pi]];
+    const FormatInfo& fi = format_info(fr.format);
+    for (int p = 0; p < fi.num_planes; ++p) {
+      const PlaneLayout& lay = fi.planes[p];
+      DevPlaneJob j{};
+      j.frame = plan_frame[pi];
+      j.plane = p;
+      j.plan = static_cast<int>(pi);
+      j.ps = lay.pixel_stride;
+      j.nch = lay.num_channels;
+      for (int c = 0; c < 3; ++c) {
+        j.off[c] = c < lay.num_channels ? lay.offset[c] : 0;
+        j.fill[c] = c < lay.num_channels ? fill_value(fi, lay.comp[c], params.fill_rgb[0], params.fill_rgb[1],
+                                                      params.fill_rgb[2])
+                                         : 0;
+      }
+      j.sx = lay.sub_x;
+      j.sy = lay.sub_y;
+      const int pw = plane_width(fi, p, fr.width), ph = plane_height(fi, p, fr.height);
+      const int px0 = pl.x0 / j.sx, py0 = pl.y0 / j.sy;
+      const int px1 = std::min((pl.x1 + j.sx - 1) / j.sx, pw), py1 = std::min((pl.y1 + j.sy - 1) / j.sy, ph);
+      if (px1 <= px0 || py1 <= py0) continue;
+      j.x0 = px0;
+      j.y0 = py0;
+      j.w = px1 - px0;
+      j.h = py1 - py0;
+      const int wave = plan_wave[pi];
+      const int jid = static_cast<int>(jobs.size());
+      if (blur) {
+        j.rx = plane_radius(pl, j.sx);
+        j.ry = plane_radius(pl, j.sy);
+        j.mx = magic_for(j.rx);
+        j.my = magic_for(j.ry);
+        j.scratch = scratch_bytes;
+        scratch_bytes += static_cast<long long>(align16(static_cast<size_t>(j.w) * j.h * j.nch));
+        const int rows = std::min(kThreads / j.nch, kSmemBytes / (2 * j.w * j.nch));
+        const int cols = std::min(kThreads / j.nch, kSmemBytes / (2 * j.h * j.nch));
+        if (rows < 1 || cols < 1) {
+          *error = "region rect " + std::to_string(j.w) + "x" + std::to_string(j.h) +
+                   " is too large for the CUDA blur's shared memory (max " +
+                   std::to_string(kSmemBytes / (2 * j.nch)) + " px per side on this plane)";
+          return false;
+        }
+        for (int a = 0; a < j.h; a += rows)
+          phase_items[wave * 2].push_back({jid, kHBlur, a, std::min(rows, j.h - a)});
+        for (int a = 0; a < j.w; a += cols)
+          phase_items[wave * 2 + 1].push_back({jid, kVBlur, a, std::min(cols, j.w - a)});
+      } else if (params.mode == RedactMode::kPixelate) {
+        j.cw = std::max(1, pl.cell / j.sx);
+        j.chh = std::max(1, pl.cell / j.sy);
+        j.ncx = (j.w + j.cw - 1) / j.cw;
+        const int ncy = (j.h + j.chh - 1) / j.chh;
+        for (int c = 0; c < j.ncx * ncy; ++c) phase_items[wave * 2].push_back({jid, kPixelCell, c, 1});
+      } else {
+        const int rows = std::max(1, kFillPixelsPerItem / j.w);
+        for (int a = 0; a < j.h; a += rows)
+          phase_items[wave * 2].push_back({jid, kFillRows, a, std::min(rows, j.h - a)});
+      }
+      jobs.push_back(j);
+    }
+  }
+  std::vector<DevItem> items;
+  std::vector<Phase> phases;
+  int max_phase_items = 0;
+  for (auto& v : phase_items) {
+    if (v.empty()) continue;
+    Phase ph{static_cast<int>(items.size()), 0};
+    items.insert(items.end(), v.begin(), v.end());
+    ph.end = static_cast<int>(items.size());
+    phases.push_back(ph);
+    max_phase_items = std::max(max_phase_items, ph.end - ph.begin);
+  }
+  st.work_items = static_cast<int>(items.size());
+  if (phases.empty()) {
+    if (stats) *stats = st;
+    return true;
+  }
+
+  // ---- one staging buffer -> one H2D copy -------------------------------------------------------------------------
+  std::vector<DevFrame> dframes(static_cast<size_t>(num_frames));
+  for (int i = 0; i < num_frames; ++i)
+    for (int p = 0; p < 3; ++p) {
+      dframes[i].data[p] = frames[i].data[p];
+      dframes[i].stride[p] = frames[i].stride[p];
+    }
+  const size_t off_frames = 0;
+  const size_t off_jobs = align16(off_frames + dframes.size() * sizeof(DevFrame));
+  const size_t off_plans = align16(off_jobs + jobs.size() * sizeof(DevPlaneJob));
+  const size_t off_items = align16(off_plans + plans.size() * sizeof(RegionPlan));
+  const size_t off_phases = align16(off_items + items.size() * sizeof(DevItem));
+  const size_t off_masks = align16(off_phases + phases.size() * sizeof(Phase));
+  const size_t total = align16(off_masks + mask_floats * sizeof(float));
+  st.upload_bytes = total;
+  st.scratch_bytes = static_cast<size_t>(scratch_bytes);
+  if (!m.wait_idle(error)) return false;  // staging/arena/scratch are reused: the previous batch must be done
+  if (!m.ensure(total, total, static_cast<size_t>(scratch_bytes), error)) return false;
+
+  uint8_t* hs = m.staging;
+  std::memcpy(hs + off_frames, dframes.data(), dframes.size() * sizeof(DevFrame));
+  std::memcpy(hs + off_jobs, jobs.data(), jobs.size() * sizeof(DevPlaneJob));
+  {
+    // Masks: copy each region's host mask into the staging area and point the plan at its device twin.
+    size_t mo = 0;
+    for (size_t pi = 0; pi < plans.size(); ++pi) {
+      RegionPlan& pl = plans[pi];
+      if (pl.kind != 2) continue;
+      const size_t n = static_cast<size_t>(pl.mask_w) * pl.mask_h;
+      std::memcpy(hs + off_masks + mo * sizeof(float), pl.mask, n * sizeof(float));
+      pl.mask = reinterpret_cast<const float*>(m.arena + off_masks + mo * sizeof(float));
+      mo += n;
+    }
+  }
+  std::memcpy(hs + off_plans, plans.data(), plans.size() * sizeof(RegionPlan));
+  std::memcpy(hs + off_items, items.data(), items.size() * sizeof(DevItem));
+  std::memcpy(hs + off_phases, phases.data(), phases.size() * sizeof(Phase));
+
+  cudaError_t e = cudaMemcpyAsync(m.arena, hs, total, cudaMemcpyHostToDevice, stream);
+  if (e != cudaSuccess) {
+    *error = cuda_msg("cudaMemcpyAsync (descriptors)", e);
+    return false;
+  }
+
+  KernelArgs ka;
+  ka.frames = reinterpret_cast<const DevFrame*>(m.arena + off_frames);
+  ka.jobs = reinterpret_cast<const DevPlaneJob*>(m.arena + off_jobs);
+  ka.plans = reinterpret_cast<const RegionPlan*>(m.arena + off_plans);
+  ka.items = reinterpret_cast<const DevItem*>(m.arena + off_items);
+  ka.phases = reinterpret_cast<const Phase*>(m.arena + off_phases);
+  ka.scratch = m.scratch;
+  const int nphases = static_cast<int>(phases.size());
+
+  if (m.coop_supported && !force_multi_launch_) {
+    const int grid = std::max(1, std::min(m.blocks_per_sm * m.num_sms, max_phase_items));
+    int first = 0, end = nphases;
+    void* args[] = {&ka, &first, &end};
+    e = cudaLaunchCooperativeKernel(reinterpret_cast<const void*>(redact_kernel), dim3(grid), dim3(kThreads), args,
+                                    kSmemBytes, stream);
+    if (e != cudaSuccess) {
+      *error = cuda_msg("cudaLaunchCooperativeKernel", e);
+      cudaGetLastError();
+      m.pending = cudaEventRecord(m.done, stream) == cudaSuccess;
+      return false;
+    }
+    st.launches = 1;
+    st.cooperative = true;
+  } else {
+    for (int ph = 0; ph < nphases; ++ph) {
+      const int n = phases[ph].end - phases[ph].begin;
+      redact_kernel<<<n, kThreads, kSmemBytes, stream>>>(ka, ph, ph + 1);
+      e = cudaGetLastError();
+      if (e != cudaSuccess) {
+        *error = cuda_msg("redact_kernel launch", e);
+        m.pending = cudaEventRecord(m.done, stream) == cudaSuccess;
+        return false;
+      }
+      st.launches++;
+    }
+  }
+  e = cudaEventRecord(m.done, stream);
+  if (e != cudaSuccess) {
+    *error = cuda_msg("cudaEventRecord", e);
+    return false;
+  }
+  m.pending = true;
+  if (stats) *stats = st;
+  return true;
+}
+
+}  // namespace cuda
+}  // namespace facemask

@@ -1,0 +1,349 @@
+"""CUDA redaction kernels (csrc/cuda) through the bindings.
+
+The GPU twin must give the CPU core's output (csrc/core/redact.hpp) within +-1 per channel on the same inputs; the
+CPU core itself is checked against the independent numpy oracle in tests/oracles/redact.py, and a subset here is
+also checked against that oracle directly. GPU tests need a CUDA device plus CuPy or PyTorch (for device arrays);
+without them they skip with the reason. The CPU-only tests check the build and the error paths.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from oracles import redact as orc
+
+MODES = ["blur", "pixelate", "fill"]
+SHAPES = ["box", "ellipse", "oval"]
+
+
+def _device_lib():
+    """(name, module) of an importable device-array library with a usable GPU, else (None, reason)."""
+    try:
+        import cupy as cp
+
+        if cp.cuda.runtime.getDeviceCount() > 0:
+            return "cupy", cp
+    except Exception as e:  # noqa: BLE001 - any import/driver failure means "no CuPy GPU"
+        why = f"cupy: {e}"
+    else:
+        why = "cupy: no device"
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            return "torch", torch
+        why += "; torch: no CUDA device"
+    except Exception as e:  # noqa: BLE001
+        why += f"; torch: {e}"
+    return None, why
+
+
+@pytest.fixture(scope="module")
+def gpu(native):
+    if not native.cuda_built():
+        pytest.skip("native module built without the CUDA toolkit")
+    ok, why = native.cuda_available()
+    if not ok:
+        pytest.skip(f"no CUDA device: {why}")
+    name, lib = _device_lib()
+    if name is None:
+        pytest.skip(f"no device-array library (CuPy or PyTorch with CUDA): {lib}")
+    return name, lib
+
+
+class Dev:
+    """Upload / download helpers over CuPy or PyTorch."""
+
+    def __init__(self, gpu):
+        self.name, self.lib = gpu
+
+    def put(self, a: np.ndarray):
+        if self.name == "cupy":
+            return self.lib.asarray(a)
+        return self.lib.from_numpy(np.ascontiguousarray(a)).cuda()
+
+    def get(self, d) -> np.ndarray:
+        if self.name == "cupy":
+            return self.lib.asnumpy(d)
+        return d.cpu().numpy()
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Layout conversion between the CPU binding's per-plane arrays and the CUDA binding's batch array.
+def planes_to_frame(planes, fmt, w, h, pad=0):
+    """One frame as the CUDA binding lays it out (optionally with `pad` extra bytes per row)."""
+    if fmt in ("NV12", "NV21"):
+        y, uv = planes
+        out = np.zeros((h * 3 // 2, w + pad), np.uint8)
+        out[:h, :w] = y
+        out[h:, :w] = uv.reshape(h // 2, w)
+        return out
+    if fmt in ("I420", "YV12"):
+        y, a, b = planes
+        flat = np.concatenate([y.ravel(), a.ravel(), b.ravel()])
+        return flat.reshape(h * 3 // 2, w)
+    p = planes[0]
+    if p.ndim == 2:  # GRAY8
+        out = np.zeros((h, w + pad), np.uint8)
+        out[:, :w] = p
+        return out
+    out = np.zeros((h, w + pad, p.shape[2]), np.uint8)
+    out[:, :w] = p
+    return out
+
+
+def frame_to_planes(frame, fmt, w, h):
+    if fmt in ("NV12", "NV21"):
+        return [frame[:h, :w], frame[h:, :w].reshape(h // 2, w // 2, 2)]
+    if fmt in ("I420", "YV12"):
+        flat = frame.ravel()
+        y = flat[: w * h].reshape(h, w)
+        a = flat[w * h: w * h + (w // 2) * (h // 2)].reshape(h // 2, w // 2)
+        b = flat[w * h + (w // 2) * (h // 2):].reshape(h // 2, w // 2)
+        return [y, a, b]
+    return [frame[:, :w]]
+
+
+def regions_of(boxes, landmarks=None, masks=None, frame=0):
+    out = []
+    for i, b in enumerate(boxes):
+        r = {"frame": frame, "box": tuple(float(v) for v in b)}
+        if landmarks is not None:
+            r["landmarks"] = [tuple(map(float, p)) for p in landmarks[i]]
+        if masks is not None and masks[i] is not None:
+            r["mask"] = masks[i]
+        out.append(r)
+    return out
+
+
+BOXES = np.array([[10.3, 8.7, 41.6, 47.2], [52.2, 20.4, 79.9, 39.8], [-9.4, 30.1, 14.8, 70.6]], np.float32)
+LMS = np.array([
+    [[19.0, 22.0], [32.0, 24.5], [26.0, 30.0], [20.5, 37.0], [30.5, 38.5]],
+    [[59.0, 26.0], [72.0, 26.0], [65.5, 30.0], [60.5, 34.0], [71.0, 34.0]],
+    [[-3.0, 43.0], [8.0, 43.5], [2.5, 49.0], [-2.0, 56.0], [7.0, 56.0]],
+], np.float32)
+
+
+def assert_close(got_planes, want_planes, what, exact_frac=0.995):
+    for p, (g, e) in enumerate(zip(got_planes, want_planes)):
+        d = np.abs(g.astype(int) - e.astype(int))
+        assert d.max() <= 1, f"{what} plane {p}: max diff {d.max()} at {np.argwhere(d > 1)[:5].tolist()}"
+        assert (d == 0).mean() >= exact_frac, f"{what} plane {p}: {(d != 0).sum()} values off by 1"
+
+
+def run_both(native, dev, fmt, w, h, boxes, rng, landmarks=None, masks=None, pad=0, **kw):
+    planes = orc.random_planes(fmt, w, h, rng)
+    cpu = [p.copy() for p in planes]
+    native.redact(cpu, fmt, w, h, boxes, landmarks=landmarks, masks=masks, **kw)
+    frame = planes_to_frame(planes, fmt, w, h, pad)
+    d = dev.put(frame[None])  # batch of one
+    if pad:
+        d = d[:, :, :w] if frame.ndim == 2 else d[:, :, :w, :]
+    st = native.cuda_redact(d, fmt, regions_of(boxes, landmarks, masks), **kw)
+    out = dev.get(d)[0]
+    return planes, cpu, frame_to_planes(out, fmt, w, h), st
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# CPU-only: build facts and error paths (run everywhere, GPU or not).
+def test_cuda_build_facts(native):
+    info = native.build_info()
+    assert native.cuda_built() == bool(info["cuda"])
+    ok, why = native.cuda_available()
+    assert isinstance(ok, bool) and isinstance(why, str)
+    if not ok:
+        assert why, "cuda_available() must say why it is False"
+
+
+def test_cuda_redact_rejects_host_arrays(native):
+    frame = np.zeros((1, 8, 8, 4), np.uint8)
+    if not native.cuda_built():
+        with pytest.raises(RuntimeError, match="without the CUDA toolkit"):
+            native.cuda_redact(frame, "RGBA", [])
+        return
+    with pytest.raises(TypeError, match="__cuda_array_interface__"):
+        native.cuda_redact(frame, "RGBA", [{"frame": 0, "box": (0, 0, 4, 4)}])
+    with pytest.raises(ValueError, match="unknown pixel format"):
+        native.cuda_redact(frame, "YUY2", [])
+
+
+class _FakeDeviceArray:
+    """A __cuda_array_interface__ object; used only where no GPU exists (the pointer is never dereferenced)."""
+
+    def __init__(self, shape, readonly=False, typestr="|u1"):
+        self.__cuda_array_interface__ = {"shape": shape, "typestr": typestr, "data": (0x1000, readonly),
+                                         "strides": None, "version": 3}
+
+
+def test_cuda_redact_argument_errors(native):
+    if not native.cuda_built():
+        pytest.skip("native module built without the CUDA toolkit")
+    with pytest.raises(ValueError, match="read-only"):
+        native.cuda_redact(_FakeDeviceArray((1, 8, 8, 4), readonly=True), "RGBA", [])
+    with pytest.raises(TypeError, match="uint8"):
+        native.cuda_redact(_FakeDeviceArray((1, 8, 8, 4), typestr="<f4"), "RGBA", [])
+    with pytest.raises(ValueError, match="last dim of 4"):
+        native.cuda_redact(_FakeDeviceArray((1, 8, 8, 3)), "RGBA", [])
+    with pytest.raises(ValueError, match="4:2:0"):
+        native.cuda_redact(_FakeDeviceArray((1, 13, 8)), "NV12", [])
+
+
+def test_cuda_redact_without_device_fails_cleanly(native):
+    if not native.cuda_built():
+        pytest.skip("native module built without the CUDA toolkit")
+    ok, why = native.cuda_available()
+    if ok:
+        pytest.skip("a CUDA device is present (this test covers GPU-less hosts)")
+    with pytest.raises(RuntimeError, match="CUDA"):
+        native.cuda_redact(_FakeDeviceArray((1, 16, 16, 4)), "RGBA", [{"frame": 0, "box": (2, 2, 10, 10)}])
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# GPU: same look as the CPU core.
+@pytest.mark.gpu
+@pytest.mark.parametrize("fmt", ["RGBA", "BGRx", "ARGB", "RGB", "NV12", "NV21", "I420", "YV12", "GRAY8"])
+@pytest.mark.parametrize("mode", MODES)
+def test_formats_and_modes_match_cpu_core(native, gpu, fmt, mode):
+    dev = Dev(gpu)
+    rng = np.random.default_rng(abs(hash((fmt, mode))) % 2**32)
+    planes, cpu, got, st = run_both(native, dev, fmt, 96, 72, BOXES, rng, landmarks=LMS, mode=mode, shape="oval")
+    assert st["regions"] == 3 and st["regions_drawn"] == 3
+    assert_close(got, cpu, f"{fmt} {mode}")
+    assert any((g != o).any() for g, o in zip(got, planes)), "nothing changed"
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("feather", [0.0, 0.25])
+def test_shapes_match_cpu_core_and_oracle(native, gpu, shape, mode, feather):
+    dev = Dev(gpu)
+    rng = np.random.default_rng(11)
+    for fmt in ("RGBA", "NV12"):
+        kw = dict(mode=mode, shape=shape, feather=feather, margin=1.1, strength=1.5)
+        planes, cpu, got, _ = run_both(native, dev, fmt, 96, 72, BOXES, rng, landmarks=LMS, **kw)
+        assert_close(got, cpu, f"{fmt} {shape} {mode} vs core")
+        want = orc.redact(planes, fmt, 96, 72, BOXES, landmarks=LMS, **kw)
+        assert_close(got, want, f"{fmt} {shape} {mode} vs numpy oracle")
+
+
+@pytest.mark.gpu
+def test_instance_masks_and_per_region_threshold(native, gpu):
+    dev = Dev(gpu)
+    rng = np.random.default_rng(5)
+    masks = [rng.random((7, 9)).astype(np.float32), None, rng.random((28, 28)).astype(np.float32)]
+    for mode in MODES:
+        _, cpu, got, _ = run_both(native, dev, "RGBA", 90, 80, BOXES, rng, masks=masks, mode=mode, mask_threshold=0.4)
+        assert_close(got, cpu, f"mask {mode}")
+    # A per-region threshold (DeepStream's mask_params.threshold) overrides the global one.
+    w, h = 64, 48
+    frame = rng.integers(0, 256, (1, h, w, 4), dtype=np.uint8)
+    m = np.full((4, 4), 0.6, np.float32)
+    d = dev.put(frame)
+    native.cuda_redact(d, "RGBA", [{"frame": 0, "box": (8, 8, 40, 40), "mask": m, "mask_threshold": 0.7}],
+                       mode="fill", margin=1.0, mask_threshold=0.1)
+    assert (dev.get(d) == frame).all(), "0.6 <= 0.7: nothing may be drawn"
+    native.cuda_redact(d, "RGBA", [{"frame": 0, "box": (8, 8, 40, 40), "mask": m, "mask_threshold": 0.5}],
+                       mode="fill", margin=1.0, mask_threshold=0.9)
+    out = dev.get(d)
+    assert (out[0, 8:40, 8:40, :3] == 0).all() and (out[0, 8:40, 8:40, 3] == frame[0, 8:40, 8:40, 3]).all()
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("multi_launch", [False, True])
+def test_batch_overlapping_regions_keep_core_order(native, gpu, multi_launch):
+    """Several frames per launch, regions in different frames, and overlapping regions (the core processes them
+    in order, a later one blurring the output of an earlier one): GPU batch == CPU frame by frame."""
+    dev = Dev(gpu)
+    rng = np.random.default_rng(9)
+    w, h, n = 160, 120, 4
+    frames = [orc.random_planes("RGBA", w, h, rng)[0] for _ in range(n)]
+    per_frame = {
+        0: np.array([[10, 10, 60, 70], [40, 30, 100, 90], [45, 35, 80, 80]], np.float32),  # chain of overlaps
+        1: np.array([[0, 0, 50, 50]], np.float32),
+        3: np.array([[100, 60, 170, 130], [5, 5, 30, 30]], np.float32),  # one partly outside
+    }
+    regions = []
+    expect = [f.copy() for f in frames]
+    for i, boxes in per_frame.items():
+        regions += regions_of(boxes, frame=i)
+        native.redact([expect[i]], "RGBA", w, h, boxes, mode="blur", shape="ellipse", strength=2.0)
+    d = dev.put(np.stack(frames))
+    st = native.cuda_redact(d, "RGBA", regions, mode="blur", shape="ellipse", strength=2.0,
+                            multi_launch=multi_launch)
+    assert st["waves"] == 3
+    assert st["launches"] == (1 if st["cooperative"] else st["launches"])
+    if not multi_launch:
+        assert st["cooperative"] and st["launches"] == 1, "one launch per batch expected on this device"
+    got = dev.get(d)
+    for i in range(n):
+        assert_close([got[i]], [expect[i]], f"frame {i}")
+    assert (got[2] == frames[2]).all(), "a frame without regions must be untouched"
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("fmt", ["RGBA", "NV12", "GRAY8"])
+def test_padded_pitch_and_untouched_outside(native, gpu, fmt):
+    dev = Dev(gpu)
+    rng = np.random.default_rng(3)
+    w, h, pad = 100, 64, 28
+    planes, cpu, got, _ = run_both(native, dev, fmt, w, h, BOXES, rng, landmarks=LMS, pad=pad, mode="blur")
+    assert_close(got, cpu, f"{fmt} padded")
+    # Bytes outside the region rects and the padding itself are never written.
+    boxes = np.array([[70, 40, 95, 60]], np.float32)
+    frame = planes_to_frame(orc.random_planes(fmt, w, h, rng), fmt, w, h, pad)
+    frame[..., w:] = 77 if frame.ndim == 2 else frame[..., w:]
+    d = dev.put(frame[None])
+    view = d[:, :, :w] if frame.ndim == 2 else d[:, :, :w, :]
+    native.cuda_redact(view, fmt, regions_of(boxes), mode="fill", shape="box", margin=1.0, feather=0.0)
+    out = dev.get(d)[0]
+    if frame.ndim == 2:
+        assert (out[:, w:] == frame[:, w:]).all(), "row padding was written"
+    assert (out[:30] == frame[:30]).all(), "rows above the region changed"
+
+
+@pytest.mark.gpu
+def test_alpha_byte_untouched_and_large_radius(native, gpu):
+    dev = Dev(gpu)
+    rng = np.random.default_rng(4)
+    w, h = 640, 360
+    boxes = np.array([[100, 50, 400, 340], [420, 10, 630, 200]], np.float32)
+    planes, cpu, got, _ = run_both(native, dev, "RGBA", w, h, boxes, rng, mode="blur", strength=6.0, shape="box")
+    assert_close(got, cpu, "strength 6")
+    assert (got[0][..., 3] == planes[0][..., 3]).all(), "alpha byte written"
+
+
+@pytest.mark.gpu
+def test_caller_stream(native, gpu):
+    name, lib = gpu
+    dev = Dev(gpu)
+    rng = np.random.default_rng(8)
+    planes = orc.random_planes("NV12", 128, 96, rng)
+    cpu = [p.copy() for p in planes]
+    native.redact(cpu, "NV12", 128, 96, BOXES, landmarks=LMS)
+    d = dev.put(planes_to_frame(planes, "NV12", 128, 96)[None])
+    if name == "cupy":
+        s = lib.cuda.Stream(non_blocking=True)
+        handle = s.ptr
+    else:
+        s = lib.cuda.Stream()
+        handle = s.cuda_stream
+    native.cuda_redact(d, "NV12", regions_of(BOXES, LMS), stream=handle, synchronize=False)
+    s.synchronize()
+    assert_close(frame_to_planes(dev.get(d)[0], "NV12", 128, 96), cpu, "caller stream")
+
+
+@pytest.mark.gpu
+def test_degenerate_regions_and_bad_frame_index(native, gpu):
+    dev = Dev(gpu)
+    frame = np.random.default_rng(2).integers(0, 256, (2, 32, 32, 4), dtype=np.uint8)
+    d = dev.put(frame)
+    st = native.cuda_redact(d, "RGBA", [{"frame": 0, "box": (5, 5, 5, 9)}, {"frame": 1, "box": (50, 50, 60, 60)},
+                                        {"frame": 1, "box": (float("nan"), 0, 4, 4)}])
+    assert st["regions"] == 3 and st["regions_drawn"] == 0
+    assert (dev.get(d) == frame).all()
+    with pytest.raises(RuntimeError, match="frame index 2 out of range"):
+        native.cuda_redact(d, "RGBA", [{"frame": 2, "box": (1, 1, 9, 9)}])
+    with pytest.raises(RuntimeError, match="strength"):
+        native.cuda_redact(d, "RGBA", [{"frame": 0, "box": (1, 1, 9, 9)}], strength=-1.0)
