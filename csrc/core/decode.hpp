@@ -1,6 +1,17 @@
 // Face-detector output decoding: the one entry point every edge (nvinfer parser, plugin tensor-meta mode,
 // Python bindings) calls. One implementation file per family (decode_<family>.cpp); formulas in
 // ../shared/spec/face-models.md. Plain C++17.
+//
+// Output contract of every decoder: boxes in network-input pixels clamped to [0, net]; candidates whose box is empty
+// after clamping are dropped; score >= threshold kept; sorted by score (descending, ties in the model's scan order);
+// at most options.top_k (<= 0: no cap). No NMS here (nvinfer clusters; mask parsers call nms_indices). A candidate
+// with any NaN/Inf value is skipped and counted in skipped_nonfinite. Landmarks are not clamped.
+// Landmark order (what each family's point i is; options.landmark_order remaps):
+//   CenterFace, RetinaFace, SCRFD, YOLOv5-Face, YOLOv8-Face, YuNet: 5 points, already canonical (types.hpp):
+//     image-left eye, other eye, nose tip, image-left mouth corner, other mouth corner (WIDER FACE annotation order;
+//     YuNet's "right eye ... left mouth corner" are the subject's sides, i.e. the same).
+//   BlazeFace: 6 points in MediaPipe order: 0 subject's right eye (image left), 1 left eye, 2 nose tip,
+//     3 mouth CENTRE, 4 right ear tragion (image left), 5 left ear tragion -- slots 3/4 are not mouth corners.
 #pragma once
 #include <cstdint>
 #include <string>

@@ -118,19 +118,44 @@ uint16_t half_bits_at_least(float thr);
 
 template <class Fn>
 void for_each_at_least(const Reader& r, int64_t begin, int64_t n, int64_t step, float thr, Fn&& fn) {
+  // Contiguous maps are scanned in blocks of 32 with a branch-free (vectorisable) "any candidate?" test first, so an
+  // almost empty heatmap costs about one SIMD compare per 8-16 elements.
+  constexpr int64_t kBlock = 32;
   if (r.half && thr > 0.f) {
     const uint16_t* p = static_cast<const uint16_t*>(r.data);
     const uint16_t tb = half_bits_at_least(thr);
-    for (int64_t k = 0, i = begin; k < n; ++k, i += step) {
-      const uint16_t b = p[i];
-      // sign bit clear, value >= thr (monotonic in bits); 0x7C01..0x7FFF are NaN and excluded by the second test
-      if (b >= tb && b <= 0x7C00) fn(k);
+    // sign bit clear and tb <= bits <= 0x7C00 (+inf); 0x7C01..0x7FFF are NaN: one unsigned range test
+    const uint16_t span = static_cast<uint16_t>(0x7C00 - tb);
+    auto pass = [&](uint16_t b) { return static_cast<uint16_t>(b - tb) <= span; };
+    int64_t k = 0;
+    if (step == 1) {
+      for (; k + kBlock <= n; k += kBlock) {
+        const uint16_t* q = p + begin + k;
+        unsigned any = 0;
+        for (int64_t j = 0; j < kBlock; ++j) any |= static_cast<unsigned>(static_cast<uint16_t>(q[j] - tb) <= span);
+        if (!any) continue;
+        for (int64_t j = 0; j < kBlock; ++j)
+          if (pass(q[j])) fn(k + j);
+      }
     }
+    for (int64_t i = begin + k * step; k < n; ++k, i += step)
+      if (pass(p[i])) fn(k);
     return;
   }
   if (!r.half) {
     const float* p = static_cast<const float*>(r.data);
-    for (int64_t k = 0, i = begin; k < n; ++k, i += step)
+    int64_t k = 0;
+    if (step == 1) {
+      for (; k + kBlock <= n; k += kBlock) {
+        const float* q = p + begin + k;
+        int any = 0;
+        for (int64_t j = 0; j < kBlock; ++j) any |= static_cast<int>(q[j] >= thr);
+        if (!any) continue;
+        for (int64_t j = 0; j < kBlock; ++j)
+          if (q[j] >= thr) fn(k + j);
+      }
+    }
+    for (int64_t i = begin + k * step; k < n; ++k, i += step)
       if (p[i] >= thr) fn(k);
     return;
   }
