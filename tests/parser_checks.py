@@ -8,6 +8,9 @@ face-models.md), never from the C++.
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -149,3 +152,55 @@ def check_masks(native, lib) -> None:
         assert m[0, 0] == 0.0 and m[0, -1] == 0.0 and m[-1, 0] == 0.0 and m[-1, -1] == 0.0  # box corners are not
         # an oval fitted to the box covers about pi/4 of it (landmarks shift it a little)
         assert 0.6 < float(m.mean()) < 0.86, m.mean()
+
+
+# ---- private CMake builds of the parser library (ABI variants, SDK headers, sanitizers) ------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD_CACHE = Path(os.environ.get("FACEMASK_TEST_CACHE", ROOT / "tests" / ".cache")) / "parser-builds"
+
+
+def cmake_build(name: str, defines: dict, targets=("nvdsinfer_facemask", "parser_probe"), timeout=900):
+    """Configure + build targets of this checkout into tests/.cache/parser-builds/<name> (reused across runs).
+    Returns (build_dir, CompletedProcess of the build); raises AssertionError with the log tail on failure unless
+    the caller asks for the process (see cmake_build_result)."""
+    bdir, r = cmake_build_result(name, defines, targets, timeout)
+    assert r.returncode == 0, f"build {name} failed:\n{(r.stdout + r.stderr)[-4000:]}"
+    return bdir
+
+
+def cmake_build_result(name: str, defines: dict, targets, timeout=900):
+    bdir = BUILD_CACHE / name
+    bdir.mkdir(parents=True, exist_ok=True)
+    defs = {"FACEMASK_GST": "OFF", "FACEMASK_CUDA": "OFF", "FACEMASK_BUILD_TOOLS": "ON",
+            "CMAKE_BUILD_TYPE": "Release", **defines}
+    gen = ["-G", "Ninja"] if shutil.which("ninja") and not (bdir / "Makefile").exists() else []
+    cfg = ["cmake", "-S", str(ROOT), "-B", str(bdir), *gen] + [f"-D{k}={v}" for k, v in defs.items()]
+    r = subprocess.run(cfg, capture_output=True, text=True, timeout=timeout)
+    if r.returncode != 0:
+        return bdir, r
+    r = subprocess.run(["cmake", "--build", str(bdir), "-j2", "--target", *targets], capture_output=True, text=True,
+                       timeout=timeout)
+    return bdir, r
+
+
+def built_library(bdir: Path) -> Path:
+    return bdir / "csrc" / "nvdsinfer" / "libnvdsinfer_facemask.so"
+
+
+def built_tool(bdir: Path, name: str) -> Path:
+    return bdir / "tests" / "native" / name
+
+
+def run_probe(bdir: Path, symbol: str, outs: dict, net_w: int, net_h: int, thr: float, tmp: Path) -> dict:
+    """Runs tests/native/parser_probe (same ABI as the library in bdir) on one frame of float32 maps."""
+    specs = []
+    for name in CENTERFACE_NAMES:
+        a = np.ascontiguousarray(outs[name], np.float32)
+        f = tmp / f"{name}.f32"
+        a.tofile(f)
+        specs.append(f"{name}:{'x'.join(str(d) for d in a.shape)}:{f}")
+    r = subprocess.run([str(built_tool(bdir, "parser_probe")), str(built_library(bdir)), symbol, str(net_w),
+                        str(net_h), str(thr), *specs], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)

@@ -78,7 +78,7 @@ void check_abi(const std::string& lib) {
 struct Layer {
   std::string name;
   py::array array;  // keeps the data alive (C-contiguous)
-  NvDsInferDataType dtype = FLOAT;
+  int dtype = FLOAT;  // an int: tests may pass values outside the enum on purpose
   std::vector<unsigned> dims;  // batch removed
   unsigned num_elements = 0;
   size_t elem_size = 4;
@@ -134,7 +134,7 @@ std::vector<Layer> layers_arg(const py::list& layers, size_t* batch) {
       for (auto kv : o) {
         const std::string k = kv.first.cast<std::string>();
         if (k == "null_buffer") L.null_buffer = kv.second.cast<bool>();
-        else if (k == "data_type") L.dtype = static_cast<NvDsInferDataType>(kv.second.cast<int>());
+        else if (k == "data_type") L.dtype = kv.second.cast<int>();
         else if (k == "dims") L.dims = kv.second.cast<std::vector<unsigned>>();
         else if (k == "num_elements") {
           L.have_num_elements_override = true;
@@ -158,7 +158,7 @@ std::vector<NvDsInferLayerInfo> frame_layers(const std::vector<Layer>& layers, s
   int binding = 1;  // binding 0 is the image input
   for (const auto& L : layers) {
     NvDsInferLayerInfo li{};
-    li.dataType = L.dtype;
+    std::memcpy(&li.dataType, &L.dtype, sizeof(int));
     li.inferDims.numDims = static_cast<unsigned>(L.dims.size());
     for (size_t k = 0; k < L.dims.size(); ++k) li.inferDims.d[k] = L.dims[k];
     li.inferDims.numElements = L.num_elements;

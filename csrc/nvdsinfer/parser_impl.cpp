@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <fstream>
 #include <mutex>
@@ -224,7 +225,9 @@ std::string convert_layers(const std::vector<NvDsInferLayerInfo>& layers, std::v
     }
     if (prod == 0 || prod != L.inferDims.numElements)
       return "layer '" + v.name + "': dims do not match numElements " + std::to_string(L.inferDims.numElements);
-    const int t = static_cast<int>(L.dataType);
+    int t = 0;  // read as an int: a corrupt value must not be loaded as the enum type
+    static_assert(sizeof(t) == sizeof(L.dataType), "NvDsInferDataType is 4 bytes");
+    std::memcpy(&t, &L.dataType, sizeof t);
     if (t < 0 || t > 5) return "layer '" + v.name + "': unknown data type " + std::to_string(t);
     v.dtype = static_cast<DataType>(t);
     v.data = L.buffer;
