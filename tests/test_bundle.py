@@ -110,12 +110,13 @@ from gi.repository import GLib
 from skimage import data
 from facemask_ds import _native as n
 
-out, mode = sys.argv[1], sys.argv[2]
+out, mode, fam = sys.argv[1], sys.argv[2], sys.argv[3]
 kf = GLib.KeyFile()
-kf.load_from_file(f"{out}/config_infer_primary_centerface{'_mask' if mode == 'mask' else ''}.txt", GLib.KeyFileFlags.NONE)
+kf.load_from_file(f"{out}/config_infer_primary_{fam}{'_mask' if mode == 'mask' else ''}.txt", GLib.KeyFileFlags.NONE)
 g = "property"
 c, h, w = kf.get_integer_list(g, "infer-dims")
-assert kf.get_integer(g, "maintain-aspect-ratio") == 0 and kf.get_integer(g, "model-color-format") == 0
+# the astronaut is square: stretch == letterbox for square networks; CenterFace stretches
+assert (h == w or kf.get_integer(g, "maintain-aspect-ratio") == 0) and kf.get_integer(g, "model-color-format") == 0
 rgb = cv2.resize(data.astronaut(), (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32)
 x = kf.get_double(g, "net-scale-factor") * (rgb - np.asarray(kf.get_double_list(g, "offsets"), np.float32))
 sess = ort.InferenceSession(f"{out}/" + kf.get_string(g, "onnx-file"), providers=["CPUExecutionProvider"])
@@ -140,8 +141,8 @@ def test_bundle_end_to_end_with_the_bundled_parser(bundle, mode):
 
     out, _ = bundle
     env = {k: v for k, v in os.environ.items() if k != "FACEMASK_PARSER_CONFIG"}
-    r = subprocess.run([sys.executable, "-c", END_TO_END, str(out), mode], capture_output=True, text=True, env=env,
-                       timeout=300)
+    r = subprocess.run([sys.executable, "-c", END_TO_END, str(out), mode, "centerface"], capture_output=True,
+                       text=True, env=env, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     res = json.loads(r.stdout)
     log = [ln for ln in r.stderr.splitlines() if ln.startswith("facemask-parser:")]
@@ -163,3 +164,35 @@ def test_emulators_config_reader_accepts_the_bundle(bundle):
         cfg = nvinfer_parse.load_config(out / name)
         others = [w for w in cfg.warnings if not w.startswith("model-engine-file")]
         assert others == [], (name, others)
+
+
+@pytest.mark.parametrize("variant,size", [("short", 128), ("full", 192)])
+def test_bundle_blazeface_batch1_graph(tmp_path, variant, size):
+    """Real BlazeFace (tflite2onnx) hard-codes batch 1: refused for batch-size 2 with the reason, bundled with a
+    fixed batch of 1 for batch-size 1, and the bundled parser finds the astronaut's face through the INI's
+    output names (the full-range export renames its outputs)."""
+    import json
+
+    model = datasets.blazeface_onnx(variant)
+    cmd = [sys.executable, "-m", "facemask_ds", "bundle", "--family", "blazeface", "--onnx", str(model), "--height",
+           str(size), "--width", str(size)]
+    r = subprocess.run(cmd + ["-o", str(tmp_path / "b2"), "--batch-size", "2"], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 3 and "--batch-size 1" in r.stderr
+    out = tmp_path / "b1"
+    r = subprocess.run(cmd + ["-o", str(out)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    m = onnx.load(str(out / "models" / model.name))
+    assert [d.dim_value for d in m.graph.input[0].type.tensor_type.shape.dim] == [1, 3, size, size]
+    ini = (out / "lib/facemask_parser.ini").read_text()
+    names = [o.name for o in m.graph.output]
+    assert f"output-names = {';'.join(names)}" in ini
+    env = {k: v for k, v in os.environ.items() if k != "FACEMASK_PARSER_CONFIG"}
+    r = subprocess.run([sys.executable, "-c", END_TO_END, str(out), "bbox", "blazeface"], capture_output=True,
+                       text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    res = json.loads(r.stdout)
+    assert res["scores"] and res["scores"][0] > 0.5
+    left, top, bw, bh = res["boxes"][0]
+    cx, cy = (left + bw / 2) * 512 / size, (top + bh / 2) * 512 / size
+    assert abs(cx - 224) < 40 and abs(cy - 116) < 50

@@ -217,3 +217,23 @@ def test_cli_prints_io_table_and_refuses_with_exit_3(tmp_path, centerface):
     assert not (tmp_path / "bad_out.onnx").exists()
     r = _cli(tmp_path / "missing.onnx", "-o", tmp_path / "o.onnx")
     assert r.returncode == 3 and "cannot read" in r.stderr
+
+
+def test_hard_coded_batch_can_be_kept_at_1(tmp_path):
+    shape = helper.make_tensor("s", TensorProto.INT64, [2], [1, 768])
+    m = _model([helper.make_node("Reshape", ["image", "s"], ["flat"])], [_img(batch=1)], [_out("flat", [1, 768])],
+               [shape])
+    src = _save(m, tmp_path)
+    with pytest.raises(onnx_tools.BatchNotDynamic):
+        onnx_tools.prepare(src, tmp_path / "o.onnx", None, 16, 16, batch=3)
+    rep = onnx_tools.prepare(src, tmp_path / "o.onnx", None, 16, 16, batch=1)
+    out = onnx.load(str(tmp_path / "o.onnx"))
+    assert _dims(out.graph.input[0]) == [1, 3, 16, 16] and _dims(out.graph.output[0]) == [1, 768]
+    assert rep.batch_checked == 1
+    r = _cli(src, "-o", tmp_path / "p.onnx", "--height", "16", "--width", "16")
+    assert r.returncode == 3 and "--batch 1" in r.stderr
+    r = _cli(src, "-o", tmp_path / "p.onnx", "--height", "16", "--width", "16", "--batch", "1")
+    assert r.returncode == 0 and "batch 1 only" in r.stdout
+    from facemask_ds import nvinfer_config as nc
+    with pytest.raises(nc.ConfigError, match="batch-size must be 1"):
+        nc.deployment_from_onnx(models.get("centerface"), tmp_path / "p.onnx", tmp_path, batch_size=2)

@@ -591,6 +591,9 @@ def deployment_from_onnx(family: ModelFamily, onnx_path: str | Path, out_dir: st
             raise ConfigError(f"{onnx_path}: output {o.name} {o.shape_str()} has no static per-frame dims; run "
                               "`facemask-ds prepare-onnx` first")
         shapes[o.name] = [int(x) for x in o.shape[1:]]
+    if s[0] == 1 and int(kw.get("batch_size", 1)) > 1:
+        raise ConfigError(f"{onnx_path}: the model has a fixed batch of 1 (prepared with batch 1), so nvinfer "
+                          f"batch-size must be 1, not {kw['batch_size']}")
     names = [o.name for o in outs]
     if family.output_names and set(names) == set(family.output_names):
         names = list(family.output_names)  # keep the parser's role order

@@ -33,6 +33,10 @@ class NotDeployable(ValueError):
     """The model cannot run under nvinfer as it is; the message says why and what to do."""
 
 
+class BatchNotDynamic(NotDeployable):
+    """The model runs at batch 1 but not at batch N: deployable with nvinfer batch-size=1 only (``batch=1``)."""
+
+
 @dataclass
 class TensorInfo:
     kind: str                  # "input" | "output"
@@ -256,14 +260,28 @@ def _session(model_bytes: bytes):
     return ort.InferenceSession(model_bytes, so, providers=["CPUExecutionProvider"])
 
 
+def _run_batch(sess, names: list[str], input_name: str, frames: np.ndarray, batch: int) -> list[np.ndarray]:
+    try:
+        return sess.run(names, {input_name: frames[:batch]})
+    except Exception as e:  # noqa: BLE001
+        raise BatchNotDynamic(
+            f"the batch dimension is not really dynamic: ONNX Runtime failed at batch {batch} ({e}). Typical cause: a "
+            "Reshape with a hard-coded batch; re-export with a dynamic batch axis, or prepare with batch 1 and deploy "
+            "with batch-size=1") from e
+
+
 def prepare(src: str | Path, dst: str | Path, family: ModelFamily | None = None, height: int | None = None,
             width: int | None = None, batch: int = 3, image: np.ndarray | None = None, rtol: float = 1e-4,
             atol: float = 1e-4, progress: Callable[[str], None] = lambda s: None) -> PrepareReport:
-    """Rewrite *src* for nvinfer and verify it; writes *dst* only when every check passes."""
+    """Rewrite *src* for nvinfer and verify it; writes *dst* only when every check passes.
+
+    ``batch`` >= 2: the batch dimension becomes dynamic and is verified at batch 1 and *batch*. ``batch`` = 1:
+    for models whose graph hard-codes batch 1 (e.g. tflite conversions); the batch dimension stays 1 and the
+    model can only be deployed with nvinfer ``batch-size=1``."""
     onnx = _require_onnx()
     src, dst = Path(src), Path(dst)
-    if batch < 2:
-        raise ValueError("batch must be >= 2 to check that the batch dimension is really dynamic")
+    if batch < 1:
+        raise ValueError("batch must be >= 1")
     progress(f"loading {src}")
     try:
         model = onnx.load(str(src))
@@ -289,7 +307,8 @@ def prepare(src: str | Path, dst: str | Path, family: ModelFamily | None = None,
     progress(f"input size {h}x{w} (HxW, {why}); batch dimension -> dynamic '{BATCH_DIM}'")
     inp = g.input[0]
     c = _dims(inp)[1] if isinstance(_dims(inp)[1], int) else 3
-    _set_dims(inp, [BATCH_DIM, c, h, w])
+    bdim: int | str = BATCH_DIM if batch > 1 else 1
+    _set_dims(inp, [bdim, c, h, w])
     out_ranks = {o.name: len(_dims(o)) for o in g.output}
     for o in g.output:
         _set_dims(o, [None] * out_ranks[o.name])
@@ -301,10 +320,10 @@ def prepare(src: str | Path, dst: str | Path, family: ModelFamily | None = None,
         sess = _session(model.SerializeToString())
     except Exception as e:  # noqa: BLE001
         raise NotDeployable(f"ONNX Runtime cannot load the rewritten model at {h}x{w}: {e}") from e
-    frames = test_frames(batch, h, w, family, image)
+    frames = test_frames(max(batch, 2), h, w, family, image)
     names = [o.name for o in g.output]
     single: list[list[np.ndarray]] = []
-    for i in range(batch):
+    for i in range(len(frames)):
         try:
             single.append(sess.run(names, {inp.name: frames[i:i + 1]}))
         except Exception as e:  # noqa: BLE001
@@ -318,18 +337,20 @@ def prepare(src: str | Path, dst: str | Path, family: ModelFamily | None = None,
         if len(shp) == 0 or shp[0] != 1:
             raise NotDeployable(f"output {name!r} has shape {list(shp)} at batch 1: not batch-major (dim 0 must be the "
                                 "batch); nvinfer slices every output by dim 0")
-    progress(f"ONNX Runtime: batch {batch}")
-    try:
-        multi = sess.run(names, {inp.name: frames})
-    except Exception as e:  # noqa: BLE001
-        raise NotDeployable(
-            f"the batch dimension is not really dynamic: ONNX Runtime failed at batch {batch} ({e}). Typical cause: a "
-            "Reshape with a hard-coded batch; re-export with a dynamic batch axis") from e
     diffs: dict[str, float] = {}
-    for k, name in enumerate(names):
+    if batch == 1:
+        progress("batch 1 only: the batch dimension stays 1 (deploy with nvinfer batch-size=1)")
+        for k in range(len(names)):
+            _set_dims(g.output[k], [1, *single[0][k].shape[1:]])
+            diffs[names[k]] = 0.0
+        multi: list[np.ndarray] = []
+    else:
+        progress(f"ONNX Runtime: batch {batch}")
+        multi = _run_batch(sess, names, inp.name, frames, batch)
+    for k, name in enumerate(names if batch > 1 else []):
         got, one = multi[k], single[0][k]
         if got.shape != (batch, *one.shape[1:]):
-            raise NotDeployable(
+            raise BatchNotDynamic(
                 f"output {name!r} is not batch-major: shape {list(one.shape)} at batch 1 but {list(got.shape)} at "
                 f"batch {batch} (expected {[batch, *one.shape[1:]]}); nvinfer slices every output by dim 0")
         d = 0.0
@@ -337,7 +358,7 @@ def prepare(src: str | Path, dst: str | Path, family: ModelFamily | None = None,
             ref = single[i][k][0]
             if not np.allclose(got[i], ref, rtol=rtol, atol=atol, equal_nan=True):
                 bad = float(np.nanmax(np.abs(got[i] - ref)))
-                raise NotDeployable(f"frame {i} of a batch of {batch} differs from the same frame run alone in output "
+                raise BatchNotDynamic(f"frame {i} of a batch of {batch} differs from the same frame run alone in output "
                                     f"{name!r} (max |diff| {bad:g}): frames are mixed across the batch")
             d = max(d, float(np.nanmax(np.abs(got[i] - ref))) if ref.size else 0.0)
         diffs[name] = d

@@ -23,7 +23,8 @@ def register(sub) -> None:
                    "normalisation of the verification frames")
     p.add_argument("--height", type=int, help="network input height (default: the family's)")
     p.add_argument("--width", type=int, help="network input width (default: the family's)")
-    p.add_argument("--batch", type=int, default=3, help="batch size of the ONNX Runtime check (default 3)")
+    p.add_argument("--batch", type=int, default=3, help="batch size of the ONNX Runtime check (default 3); 1 = keep "
+                   "a fixed batch of 1 for graphs that hard-code it (deploy with nvinfer batch-size=1 only)")
     p.add_argument("--image", help="a photo to use as frame 0 of the check (any format OpenCV reads)")
     p.set_defaults(func=run)
 
@@ -39,9 +40,11 @@ def load_image(path: str):
 
 def print_report(r: onnx_tools.PrepareReport) -> None:
     print(onnx_tools.format_io_table(r.inputs + r.outputs))
+    check = ("batch 1 only (fixed batch 1: nvinfer batch-size=1)" if r.batch_checked == 1 else
+             f"batch 1 vs batch {r.batch_checked}: per-frame outputs agree (max |diff| "
+             f"{max(r.max_abs_diff.values(), default=0.0):.3g})")
     print(f"\ninput {r.height}x{r.width} (HxW), opset {r.opset}, {r.dropped_initializer_inputs} initializer inputs "
-          f"dropped; batch 1 vs batch {r.batch_checked}: per-frame outputs agree (max |diff| "
-          f"{max(r.max_abs_diff.values(), default=0.0):.3g})")
+          f"dropped; {check}")
     print(f"sha256 {r.sha256}  {r.dst}")
     for w in r.warnings:
         print(f"warning: {w}", file=sys.stderr)
@@ -60,6 +63,8 @@ def run(args) -> int:
                                progress=say)
     except onnx_tools.NotDeployable as e:
         print(f"facemask-ds prepare-onnx: refused: {e}", file=sys.stderr)
+        if isinstance(e, onnx_tools.BatchNotDynamic):
+            print("It runs at batch 1: `--batch 1` prepares it for nvinfer batch-size=1 only.", file=sys.stderr)
         return 3
     except (KeyError, ValueError, OSError) as e:
         print(f"facemask-ds prepare-onnx: {e}", file=sys.stderr)
