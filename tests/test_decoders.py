@@ -552,3 +552,50 @@ def test_blazeface_anchor_layout_and_errors(native):
     assert r["error"].startswith("BlazeFace: ")
     r = native.decode("BlazeFace", {"regressors": o["regressors"]}, 128, 128, 0.5)
     assert "classificators" in r["error"]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# AddressSanitizer + UndefinedBehaviorSanitizer fuzz of the core decoders (tests/native_decode/decode_fuzz.cpp),
+# two threads calling decode() concurrently on valid and mutated layouts (dims, dtypes, names, NaN/Inf, options).
+
+@pytest.mark.slow
+def test_decoders_fuzz_under_asan_ubsan(tmp_path):
+    import hashlib
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    cxx = shutil.which("g++") or shutil.which("clang++")
+    if cxx is None:
+        pytest.fail("no C++ compiler (scripts/test.sh installs g++)")
+    sources = sorted((root / "csrc" / "core").glob("decode*.cpp")) + [root / "csrc" / "core" / "nms.cpp",
+                                                                       root / "tests" / "native_decode" /
+                                                                       "decode_fuzz.cpp"]
+    headers = sorted((root / "csrc" / "core").glob("*.hpp"))
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources + headers)).hexdigest()[:16]
+    cache = Path(os.environ.get("FACEMASK_TEST_CACHE", root / "tests" / ".cache")) / "decode_fuzz"
+    exe = cache / f"decode_fuzz-{digest}"
+    if not exe.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = tmp_path / "decode_fuzz"
+        cmd = [cxx, "-std=c++17", "-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
+               "-fno-omit-frame-pointer", "-Wall", "-Wextra", "-Werror", f"-I{root / 'csrc'}",
+               *map(str, sources), "-o", str(tmp), "-lpthread"]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, r.stderr[-4000:]
+        shutil.copy2(tmp, exe)
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)
+    env["ASAN_OPTIONS"] = "detect_leaks=1:halt_on_error=1"
+    env["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
+    seconds = os.environ.get("FACEMASK_FUZZ_SECONDS", "4")
+    seed = os.environ.get("FACEMASK_FUZZ_SEED", "1")
+    r = subprocess.run([str(exe), seconds, seed], capture_output=True, text=True, env=env, timeout=300)
+    out = r.stdout + r.stderr
+    for marker in ("AddressSanitizer", "LeakSanitizer", "runtime error:", "VIOLATION"):
+        assert marker not in out, out[-6000:]
+    assert r.returncode == 0, out[-6000:]
+    stats = out.split("decode_fuzz: ")[1].split()
+    calls, ok, dets = int(stats[0]), int(stats[4]), int(stats[8])
+    assert calls > 300 and ok > 50 and dets > 100, out  # it really ran both paths
