@@ -23,6 +23,7 @@
 namespace {
 
 int failures = 0;
+guint64 total_redacted = 0, total_skipped = 0;
 
 void fail(const char* what, int frame) {
   if (failures < 20) std::fprintf(stderr, "SOAK-FAIL frame %d: %s\n", frame, what);
@@ -143,6 +144,10 @@ int soak_format(const char* fmt, int frames, int frame0) {
     gst_buffer_unref(out);
   }
   (void)quiet;
+  guint64 red = 0, sk = 0;
+  g_object_get(fm, "frames-redacted", &red, "frames-skipped", &sk, nullptr);
+  total_redacted += red;
+  total_skipped += sk;
   gst_object_unref(fm);
   gst_harness_teardown(h);
   return frames;
@@ -176,6 +181,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "soak: %d failure(s)\n", failures);
     return 1;
   }
-  std::printf("soak: OK %d frames\n", done);
+  std::printf("soak: OK %d frames (%llu redacted, %llu skipped without a copy)\n", done,
+              static_cast<unsigned long long>(total_redacted), static_cast<unsigned long long>(total_skipped));
   return 0;
 }
