@@ -104,10 +104,34 @@ def _make(Gst, factory: str, name: str | None = None):
 
 
 def _set_props(Gst, el, props: dict[str, str]) -> None:
+    """Set element properties from strings and check that each one took (GStreamer only warns otherwise)."""
+    from gi.repository import GObject
+
     for k, v in props.items():
-        if el.find_property(k) is None:
-            raise RedactError(f"facemaskblur has no property '{k}'")
-        Gst.util_set_object_arg(el, k, v)
+        ps = el.find_property(k)
+        if ps is None:
+            raise RedactError(f"facemaskblur has no property '{k}' (see gst-inspect-1.0 facemaskblur)")
+        Gst.util_set_object_arg(el, k, str(v))
+        got = el.get_property(k)
+        t = ps.value_type
+        try:
+            if GObject.type_is_a(t, GObject.TYPE_ENUM):
+                ok = str(v) in (got.value_nick, got.value_name, str(int(got)))
+            elif t in (GObject.TYPE_DOUBLE, GObject.TYPE_FLOAT):
+                ok = abs(float(v) - got) <= 1e-6 * max(1.0, abs(got))
+            elif t in (GObject.TYPE_INT, GObject.TYPE_UINT, GObject.TYPE_INT64, GObject.TYPE_UINT64,
+                       GObject.TYPE_LONG, GObject.TYPE_ULONG):
+                ok = int(str(v), 0) == got
+            elif t == GObject.TYPE_BOOLEAN:
+                ok = str(v).lower() in (("true", "1", "yes") if got else ("false", "0", "no"))
+            else:
+                ok = True
+        except (ValueError, TypeError, AttributeError):
+            ok = False
+        if not ok:
+            rng = f" (range {ps.minimum}..{ps.maximum})" if hasattr(ps, "minimum") else ""
+            raise RedactError(f"invalid value {v!r} for facemaskblur property '{k}'{rng}: {ps.blurb} "
+                              "(see gst-inspect-1.0 facemaskblur)")
 
 
 def _pick_encoder(Gst) -> tuple[str, dict[str, str]]:
@@ -486,117 +510,124 @@ def redact_video(src: Path, dst: Path, opts: RedactOptions, progress: bool = Tru
     muxer = _muxer_for(dst)
     stats = RedactStats(output=str(dst))
 
-    # --- decode pipeline ------------------------------------------------------------------------------------
-    dec = Gst.parse_launch(
-        f'filesrc location="{src}" ! decodebin ! queue max-size-buffers=4 ! videoconvert '
-        "! video/x-raw,format=I420 ! appsink name=sink sync=false max-buffers=4")
-    sink = dec.get_by_name("sink")
-    dec.set_state(Gst.State.PAUSED)
-    r = dec.get_state(30 * Gst.SECOND)
-    _check_bus(dec.get_bus(), Gst, f"decoding {src}")
-    if r[0] == Gst.StateChangeReturn.FAILURE:
-        dec.set_state(Gst.State.NULL)
-        raise RedactError(f"cannot decode {src} (not a video GStreamer can read?)")
-    caps = sink.get_static_pad("sink").get_current_caps()
-    if caps is None:
-        dec.set_state(Gst.State.NULL)
-        raise RedactError(f"{src} has no video stream")
-    st = caps.get_structure(0)
-    W, H = st.get_value("width"), st.get_value("height")
-    ok, fn, fd = st.get_fraction("framerate")
-    if not ok or fn == 0:
-        fn, fd = 25, 1
-    info = _video_info(GstVideo, caps)
-    stats.width, stats.height = W, H
-    ok, dur = dec.query_duration(Gst.Format.TIME)
-    total = int(round(dur / Gst.SECOND * fn / fd)) if ok and dur > 0 else None
-
-    # --- redact + encode pipeline ---------------------------------------------------------------------------
-    enc_name, enc_props = _pick_encoder(Gst)
-    stats.encoder = enc_name
-    enc_p = " ".join(f"{k}={v}" for k, v in enc_props.items())
-    frame_bytes = int(info.size) or W * H * 3 // 2
-    # The queue after appsrc gives blur + encode their own streaming thread, overlapping with inference.
-    out = Gst.parse_launch(
-        f"appsrc name=src is-live=false format=time block=true max-bytes={frame_bytes * queue_size} "
-        "! queue max-size-buffers=4 max-size-bytes=0 max-size-time=0 ! facemaskblur name=blur "
-        f"! {enc_name} {enc_p} ! h264parse ! {muxer} name=mux "
-        f'! filesink location="{dst}"')
-    _set_props(Gst, out.get_by_name("blur"), opts.element_props())
-    appsrc = out.get_by_name("src")
-    appsrc.set_property("caps", caps)
-    mux = out.get_by_name("mux")
-    audio_state = _attach_audio(Gst, out, mux, src) if keep_audio else {"desc": "not kept (--no-audio)"}
-
-    # --- stages ---------------------------------------------------------------------------------------------
-    frames_q: queue.Queue = queue.Queue(maxsize=queue_size)
-    errors: list[BaseException] = []
-    stop = threading.Event()
-
-    def decode_thread():
-        try:
-            while not stop.is_set():
-                sample = sink.emit("try-pull-sample", Gst.SECOND)
-                if sample is None:
-                    if sink.is_eos():
-                        break
-                    _check_bus(dec.get_bus(), Gst, f"decoding {src}")
-                    continue
-                b = sample.get_buffer()
-                frames_q.put((b, _i420_planes(GstVideo, b, info, W, H)))
-                del sample, b
-        except BaseException as e:  # noqa: BLE001
-            errors.append(e)
-        finally:
-            frames_q.put(_SENTINEL)
-
-    out.set_state(Gst.State.PLAYING)
-    dec.set_state(Gst.State.PLAYING)
-    t0 = time.monotonic()
-    th = threading.Thread(target=decode_thread, name="facemask-decode", daemon=True)
-    th.start()
-    prog = Progress(total, enabled=progress)
-    best = None  # (faces, (y, u, v) copies, dets) for the before/after image
-    copy_flags = (Gst.BufferCopyFlags.FLAGS | Gst.BufferCopyFlags.TIMESTAMPS | Gst.BufferCopyFlags.META
-                  | Gst.BufferCopyFlags.MEMORY)
+    pipes: list = []  # every pipeline created is set to NULL on any exit (no stuck streaming threads)
     try:
-        while True:
-            item = frames_q.get()
-            if item is _SENTINEL:
-                break
-            buf, (y, u, v) = item
-            dets = detector.detect_i420(y, u, v)
-            stats.net_size = dets["net_size"]
-            n = len(dets["scores"])
-            stats.frames += 1
-            stats.faces += n
-            stats.frames_with_faces += n > 0
-            if record_frames:
-                stats.per_frame.append([[*map(float, b), float(s)] for b, s in zip(dets["boxes"], dets["scores"])])
-            if compare_png is not None and (best is None or n > best[0]):
-                best = (n, (y.copy(), u.copy(), v.copy()), dets)
-            outbuf = buf.copy_region(copy_flags, 0, buf.get_size())  # shares the decoded memory; metas go on the copy
-            del buf, item, y, u, v
-            _add_rois(Gst, GstVideo, outbuf, dets, W, H)
-            if appsrc.emit("push-buffer", outbuf) != Gst.FlowReturn.OK:
-                _check_bus(out.get_bus(), Gst, "redact/encode")
-                raise RedactError("the encoding pipeline refused a frame")
-            prog.update(stats.frames, stats.faces)
-        if errors:
-            raise errors[0]
-        appsrc.emit("end-of-stream")
-        msg = out.get_bus().timed_pop_filtered(600 * Gst.SECOND, Gst.MessageType.EOS | Gst.MessageType.ERROR)
-        if msg is None:
-            raise RedactError("timed out waiting for the encoder to finish")
-        if msg.type == Gst.MessageType.ERROR:
-            err, dbg = msg.parse_error()
-            raise RedactError(f"redact/encode: {err.message} ({dbg})")
+        # --- decode pipeline ------------------------------------------------------------------------------------
+        dec = Gst.parse_launch(
+            f'filesrc location="{src}" ! decodebin ! queue max-size-buffers=4 ! videoconvert '
+            "! video/x-raw,format=I420 ! appsink name=sink sync=false max-buffers=4")
+        pipes.append(dec)
+        sink = dec.get_by_name("sink")
+        dec.set_state(Gst.State.PAUSED)
+        r = dec.get_state(30 * Gst.SECOND)
+        _check_bus(dec.get_bus(), Gst, f"decoding {src}")
+        if r[0] == Gst.StateChangeReturn.FAILURE:
+            dec.set_state(Gst.State.NULL)
+            raise RedactError(f"cannot decode {src} (not a video GStreamer can read?)")
+        caps = sink.get_static_pad("sink").get_current_caps()
+        if caps is None:
+            dec.set_state(Gst.State.NULL)
+            raise RedactError(f"{src} has no video stream")
+        st = caps.get_structure(0)
+        W, H = st.get_value("width"), st.get_value("height")
+        ok, fn, fd = st.get_fraction("framerate")
+        if not ok or fn == 0:
+            fn, fd = 25, 1
+        info = _video_info(GstVideo, caps)
+        stats.width, stats.height = W, H
+        ok, dur = dec.query_duration(Gst.Format.TIME)
+        total = int(round(dur / Gst.SECOND * fn / fd)) if ok and dur > 0 else None
+
+        # --- redact + encode pipeline ---------------------------------------------------------------------------
+        enc_name, enc_props = _pick_encoder(Gst)
+        stats.encoder = enc_name
+        enc_p = " ".join(f"{k}={v}" for k, v in enc_props.items())
+        frame_bytes = int(info.size) or W * H * 3 // 2
+        # The queue after appsrc gives blur + encode their own streaming thread, overlapping with inference.
+        out = Gst.parse_launch(
+            f"appsrc name=src is-live=false format=time block=true max-bytes={frame_bytes * queue_size} "
+            "! queue max-size-buffers=4 max-size-bytes=0 max-size-time=0 ! facemaskblur name=blur "
+            f"! {enc_name} {enc_p} ! h264parse ! {muxer} name=mux "
+            f'! filesink location="{dst}"')
+        _set_props(Gst, out.get_by_name("blur"), opts.element_props())
+        pipes.append(out)
+        appsrc = out.get_by_name("src")
+        appsrc.set_property("caps", caps)
+        mux = out.get_by_name("mux")
+        audio_state = _attach_audio(Gst, out, mux, src) if keep_audio else {"desc": "not kept (--no-audio)"}
+
+        # --- stages ---------------------------------------------------------------------------------------------
+        frames_q: queue.Queue = queue.Queue(maxsize=queue_size)
+        errors: list[BaseException] = []
+        stop = threading.Event()
+
+        def decode_thread():
+            try:
+                while not stop.is_set():
+                    sample = sink.emit("try-pull-sample", Gst.SECOND)
+                    if sample is None:
+                        if sink.is_eos():
+                            break
+                        _check_bus(dec.get_bus(), Gst, f"decoding {src}")
+                        continue
+                    b = sample.get_buffer()
+                    frames_q.put((b, _i420_planes(GstVideo, b, info, W, H)))
+                    del sample, b
+            except BaseException as e:  # noqa: BLE001
+                errors.append(e)
+            finally:
+                frames_q.put(_SENTINEL)
+
+        out.set_state(Gst.State.PLAYING)
+        dec.set_state(Gst.State.PLAYING)
+        t0 = time.monotonic()
+        th = threading.Thread(target=decode_thread, name="facemask-decode", daemon=True)
+        th.start()
+        prog = Progress(total, enabled=progress)
+        best = None  # (faces, (y, u, v) copies, dets) for the before/after image
+        copy_flags = (Gst.BufferCopyFlags.FLAGS | Gst.BufferCopyFlags.TIMESTAMPS | Gst.BufferCopyFlags.META
+                      | Gst.BufferCopyFlags.MEMORY)
+        try:
+            while True:
+                item = frames_q.get()
+                if item is _SENTINEL:
+                    break
+                buf, (y, u, v) = item
+                dets = detector.detect_i420(y, u, v)
+                stats.net_size = dets["net_size"]
+                n = len(dets["scores"])
+                stats.frames += 1
+                stats.faces += n
+                stats.frames_with_faces += n > 0
+                if record_frames:
+                    stats.per_frame.append([[*map(float, b), float(s)] for b, s in zip(dets["boxes"], dets["scores"])])
+                if compare_png is not None and (best is None or n > best[0]):
+                    best = (n, (y.copy(), u.copy(), v.copy()), dets)
+                outbuf = buf.copy_region(copy_flags, 0, buf.get_size())  # shares the decoded memory; metas go on the copy
+                del buf, item, y, u, v
+                _add_rois(Gst, GstVideo, outbuf, dets, W, H)
+                if appsrc.emit("push-buffer", outbuf) != Gst.FlowReturn.OK:
+                    _check_bus(out.get_bus(), Gst, "redact/encode")
+                    raise RedactError("the encoding pipeline refused a frame")
+                prog.update(stats.frames, stats.faces)
+            if errors:
+                raise errors[0]
+            appsrc.emit("end-of-stream")
+            msg = out.get_bus().timed_pop_filtered(600 * Gst.SECOND, Gst.MessageType.EOS | Gst.MessageType.ERROR)
+            if msg is None:
+                raise RedactError("timed out waiting for the encoder to finish")
+            if msg.type == Gst.MessageType.ERROR:
+                err, dbg = msg.parse_error()
+                raise RedactError(f"redact/encode: {err.message} ({dbg})")
+        finally:
+            stop.set()
+            prog.close(stats.faces)
+            dec.set_state(Gst.State.NULL)
+            out.set_state(Gst.State.NULL)
+            th.join(timeout=5)
     finally:
-        stop.set()
-        prog.close(stats.faces)
-        dec.set_state(Gst.State.NULL)
-        out.set_state(Gst.State.NULL)
-        th.join(timeout=5)
+        for p in pipes:
+            p.set_state(Gst.State.NULL)
     stats.seconds = time.monotonic() - t0
     stats.fps = stats.frames / stats.seconds if stats.seconds > 0 else 0.0
     stats.audio = audio_state["desc"]
