@@ -182,28 +182,51 @@ def test_nvinferserver_schema_rejects_unknown_fields():
 
 
 # -- gst recipes -------------------------------------------------------------------------------------------------------
-def _recipe(text: str, name: str) -> str:
-    block = re.search(rf"^{name}\)\n(.*?);;", text, re.S | re.M).group(1)
-    return " ".join(x for x in block.replace("\\\n", " ").split() if not x.startswith("#"))
+def _recipe(generated: Path, name: str, tmp_path: Path) -> list[str]:
+    """Run pipelines.sh with a stand-in gst-launch-1.0 that prints its argv: the exact tokens gst-launch would get."""
+    fake = tmp_path / "fake-gst-launch"
+    fake.write_text("#!" + sys.executable + "\nimport json, sys\nprint(json.dumps(sys.argv[1:]))\n")
+    fake.chmod(0o755)
+    env = dict(os.environ, IN="rtsp://cam/x?a=1&b=2", N="3", GST_LAUNCH=str(fake))
+    r = subprocess.run(["sh", str(generated / "centerface" / "pipelines.sh"), name], capture_output=True, text=True,
+                       env=env, timeout=60)
+    assert r.returncode == 0, r.stderr
+    import json
+
+    return json.loads(r.stdout)
 
 
-def test_pipelines_sh_is_valid_shell_and_the_tee_is_safe(generated):
-    text = (generated / "centerface" / "pipelines.sh").read_text()
-    assert subprocess.run(["sh", "-n", "-c", text]).returncode == 0
-    tee = _recipe(text, "tee")
-    branches = tee.split(" t. ")[1:]
-    assert len(branches) == 2
-    evidence = [b for b in branches if "evidence_unredacted" in b][0]
-    redacted = [b for b in branches if "location=redacted" in b][0]
-    assert "facemaskblur" not in evidence
-    # the blurring branch copies the frame before it writes pixels (deepstream-contract.md §6)
-    assert re.search(r"nvvideoconvert disable-passthrough=1 .*facemaskblur", redacted)
-    assert redacted.index("nvvideoconvert") < redacted.index("facemaskblur")
-    fan = _recipe(text, "fanout")
-    assert fan.index("facemaskblur") < fan.index("tee name=t")
-    multi = _recipe(text, "multi")
+def _branches(argv: list[str]) -> list[list[str]]:
+    out, cur = [], []
+    for tok in argv:
+        if tok == "t.":
+            out.append(cur)
+            cur = []
+        else:
+            cur.append(tok)
+    return out + [cur]
+
+
+def test_gst_recipes(generated, tmp_path):
+    single = _recipe(generated, "single", tmp_path)
+    assert "uri=rtsp://cam/x?a=1&b=2" in single  # the URI survives the shell unsplit
+    assert single.index("config-file-path=config_infer_primary_centerface.txt") < single.index("facemaskblur")
+    multi = _recipe(generated, "multi", tmp_path)
+    assert [t for t in multi if t.startswith("m.sink_")] == ["m.sink_0", "m.sink_1", "m.sink_2"]
+    assert "batch-size=3" in multi
     assert multi.index("facemaskblur") < multi.index("nvmultistreamtiler")  # blur in streammux resolution
-    assert "config-file-path=config_infer_primary_centerface.txt" in text
+    fan = _recipe(generated, "fanout", tmp_path)
+    assert fan.index("facemaskblur") < fan.index("tee")  # every branch redacted by construction
+    head, *branches = _branches(_recipe(generated, "tee", tmp_path))
+    assert head[-2:] == ["tee", "name=t"] and "facemaskblur" not in head and len(branches) == 2
+    evidence = [b for b in branches if "location=evidence_unredacted.mp4" in b][0]
+    redacted = [b for b in branches if "location=redacted.mp4" in b][0]
+    assert "facemaskblur" not in evidence
+    # the blurring branch makes its own copy before writing pixels (deepstream-contract.md §6)
+    blur = redacted.index("facemaskblur")
+    conv = redacted.index("nvvideoconvert")
+    assert conv < blur and redacted[conv + 1] == "disable-passthrough=1"
+    assert redacted[conv + 3] == "video/x-raw(memory:NVMM),format=RGBA" and redacted[conv + 4] == "!"
 
 
 # -- parser INI --------------------------------------------------------------------------------------------------------
