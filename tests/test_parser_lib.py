@@ -360,3 +360,42 @@ def test_deepstream_version_mismatch_logs_one_loud_error(native, parser_lib, tmp
         assert r.stdout.split() == ["[0,", "0,", "0]", "2"]
     else:
         assert r.stdout.split() == ["[2,", "2,", "2]", "2"]
+
+
+# ---- every family: the exported functions equal the numpy oracle (+ NMS) and the core decoder (+ NMS) ----------
+
+sys.path.insert(0, str(TESTS.parent / "scripts"))
+import bench_decoders  # noqa: E402  (planted inputs for all seven families, shared with the benchmarks)
+from oracles import common as o_common  # noqa: E402
+
+FAMILY_NMS_IOU = {"CenterFace": 0.3, "BlazeFace": 0.3}  # docs/parser-options.md; others 0.4
+
+
+@pytest.mark.parametrize("family", pc.FAMILIES)
+@pytest.mark.parametrize("faces", [0, 10])
+def test_every_family_matches_oracle_and_core(native, parser_lib, family, faces):
+    rng = np.random.default_rng(100 + faces)
+    o64, W, H, oracle = bench_decoders.inputs(family, faces, rng)
+    o = {k: np.ascontiguousarray(v, np.float32) for k, v in o64.items()}
+    iou = FAMILY_NMS_IOU.get(family, 0.4)
+    thr = bench_decoders.THR
+    params = {"num_classes": 1, "pre_cluster_thresholds": [thr]}
+    layers = [(k, v[None]) for k, v in o.items()]
+    ob, os_, _ = oracle(o)
+    keep = o_common.nms(ob, os_, iou, 300)
+    core = native.decode(family, o, W, H, thr, {"top_k": 0})
+    assert core["error"] == ""
+    ckeep = native.nms(core["boxes"], core["scores"], iou, 300)
+    for sym in (f"NvDsInferParse{family}", f"NvDsInferParse{family}Mask"):
+        res = native.call_parse_function(str(parser_lib), sym, layers, (W, H, 3), params)[0]
+        assert res["returned"] is True
+        if faces:
+            assert len(res["scores"]) > 0
+        np.testing.assert_array_equal(res["scores"], core["scores"][ckeep])
+        np.testing.assert_allclose(pc.xyxy(res), core["boxes"][ckeep], rtol=1e-6, atol=1e-4)
+        assert len(res["scores"]) == len(keep)
+        np.testing.assert_allclose(res["scores"], os_[keep], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(pc.xyxy(res), ob[keep], rtol=1e-3, atol=2e-2)
+        if sym.endswith("Mask"):
+            assert len(res["masks"]) == len(keep)
+            assert all(m.shape == (32, 32) and 0 <= m.min() and m.max() <= 1 for m in res["masks"])
