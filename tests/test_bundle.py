@@ -196,3 +196,27 @@ def test_bundle_blazeface_batch1_graph(tmp_path, variant, size):
     left, top, bw, bh = res["boxes"][0]
     cx, cy = (left + bw / 2) * 512 / size, (top + bh / 2) * 512 / size
     assert abs(cx - 224) < 40 and abs(cy - 116) < 50
+
+
+def test_bundle_build_engine_path_with_fake_tensorrt(tmp_path, monkeypatch, capsys):
+    """CONTROL FLOW ONLY (fake `tensorrt`, see test_engine.py): with --build-engine the bundle builds through
+    build-engine's config path, names the engine as nvinfer does, writes the sidecar and the Triton plan copy."""
+    import json
+
+    from facemask_ds import cli
+    from test_engine import fake_tensorrt
+
+    calls: list = []
+    monkeypatch.setitem(sys.modules, "tensorrt", fake_tensorrt("10.16.1.11", calls))
+    monkeypatch.setattr(engine, "gpu_info", lambda i: {"id": i, "name": "FakeGPU", "compute_capability": "9.0"})
+    out = tmp_path / "d"
+    args = cli.build_parser().parse_args(["bundle", "--family", "centerface", "--onnx", str(datasets.centerface_onnx()),
+                                          "-o", str(out), "--batch-size", "4", "--build-engine"])
+    assert args.func(args) == 0, capsys.readouterr().err
+    eng = Path(os.path.realpath(out / "models/centerface.onnx") + "_b4_gpu0_fp16.engine")
+    assert eng.read_bytes() == b"PLAN"
+    side = json.loads(Path(str(eng) + ".json").read_text())
+    assert side["batch_size"] == 4 and side["profile"]["input.1"]["max"] == [4, 3, 384, 640]
+    assert (out / "triton_model_repo/facemask_centerface/1/model.plan").read_bytes() == b"PLAN"
+    assert ("set_flag", "FP16") in calls
+    assert "built here" in (out / "README.md").read_text()
