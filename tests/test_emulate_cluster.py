@@ -133,3 +133,49 @@ def test_random_against_oracle(native, mode):
         r = _run(native, objs, nc, mode, per_class)
         assert r["source_index"] == oracle_cluster(objs, nc, mode, per_class)
         np.testing.assert_allclose(r["objects"], np.asarray(objs).reshape(-1, 6)[r["source_index"]], rtol=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# AddressSanitizer + UndefinedBehaviorSanitizer fuzz of core/cluster + core/nvinfer_geometry
+# (tests/native_emulate/emulate_fuzz.cpp): hostile values, every cluster mode, two threads at once.
+
+@pytest.mark.slow
+def test_cluster_and_geometry_fuzz_under_asan_ubsan(tmp_path):
+    import hashlib
+    import os
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    cxx = shutil.which("g++") or shutil.which("clang++")
+    if cxx is None:
+        pytest.fail("no C++ compiler (scripts/test.sh installs g++)")
+    core = root / "csrc" / "core"
+    sources = [core / "cluster.cpp", core / "nvinfer_geometry.cpp", core / "nms.cpp",
+               root / "tests" / "native_emulate" / "emulate_fuzz.cpp"]
+    headers = [core / "cluster.hpp", core / "nvinfer_geometry.hpp", core / "nms.hpp", core / "types.hpp"]
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources + headers)).hexdigest()[:16]
+    cache = Path(os.environ.get("FACEMASK_TEST_CACHE", root / "tests" / ".cache")) / "emulate_fuzz"
+    exe = cache / f"emulate_fuzz-{digest}"
+    if not exe.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = tmp_path / "emulate_fuzz"
+        cmd = [cxx, "-std=c++17", "-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
+               "-fno-omit-frame-pointer", "-Wall", "-Wextra", "-Werror", f"-I{root / 'csrc'}",
+               *map(str, sources), "-o", str(tmp), "-lpthread"]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, r.stderr[-4000:]
+        shutil.copy2(tmp, exe)
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)
+    env["ASAN_OPTIONS"] = "detect_leaks=1:halt_on_error=1"
+    env["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
+    r = subprocess.run([str(exe), os.environ.get("FACEMASK_FUZZ_SECONDS", "3"), os.environ.get("FACEMASK_FUZZ_SEED", "1")],
+                       capture_output=True, text=True, env=env, timeout=300)
+    out = r.stdout + r.stderr
+    for marker in ("AddressSanitizer", "LeakSanitizer", "runtime error:", "VIOLATION"):
+        assert marker not in out, out[-6000:]
+    assert r.returncode == 0, out[-6000:]
+    calls, scal, clus, kept = (int(v) for v in out.split("emulate_fuzz: ")[1].split()[0:8:2])
+    assert calls > 1000 and scal > 300 and clus > 100 and kept > 100, out  # both paths really ran
