@@ -295,3 +295,22 @@ def test_emulate_cli(bundle, tmp_path):
     r = subprocess.run([sys.executable, "-m", "facemask_ds", "emulate", "--config", str(tmp_path / "none.txt"),
                         str(d / "astronaut.png")], capture_output=True, text=True, timeout=60)
     assert r.returncode == 1 and "does not exist" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_emulate_cli_redact_writes_redacted_image(bundle, tmp_path, gst_env):
+    import cv2
+
+    d, lib = bundle
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, "-m", "facemask_ds", "emulate", "--config", str(_cfg(d, lib)), "--redact",
+                        "--out-dir", str(out), "--json", str(tmp_path / "r.json"), str(d / "astronaut.png")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    f = json.loads((tmp_path / "r.json").read_text())["frames"][0]
+    assert f["output_image"].endswith("astronaut.redacted.png")
+    det = f["detections"][0]
+    src = cv2.imread(str(d / "astronaut.png")).astype(int)
+    red = cv2.imread(f["output_image"]).astype(int)
+    cx, cy = int(det["left"] + det["width"] / 2), int(det["top"] + det["height"] / 2)
+    assert np.abs(src[cy - 10:cy + 10, cx - 10:cx + 10] - red[cy - 10:cy + 10, cx - 10:cx + 10]).mean() > 5
+    np.testing.assert_array_equal(src[350:], red[350:])
