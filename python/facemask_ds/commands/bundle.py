@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import stat
 import sys
@@ -64,6 +65,8 @@ def build_script(d: nc.Deployment, trt_version: str) -> str:
         tx = tx.replace("'${TRTEXEC:-" + engine.DEFAULT_TRTEXEC + "}'", '"${TRTEXEC:-' + engine.DEFAULT_TRTEXEC + '}"')
     except engine.TrtUnsupported as e:
         tx = f"# (no trtexec equivalent for TensorRT {trt_version}: {e})\nfalse"
+    name = d.input_name if re.fullmatch(r"[A-Za-z0-9_]+", d.input_name) else f"'{d.input_name}'"
+    shapes = f"--shapes={name}:{d.batch_size}x3x{d.height}x{d.width}"
     calib = ""
     if d.precision in ("int8", "best"):
         calib = (f"# INT8: the calibration table {d.int8_calib_file} must exist, or add --calib-images DIR to the "
@@ -83,6 +86,11 @@ fi
 mkdir -p "$(dirname {d.file('triton_plan')})"
 cp -f {d.engine} {d.file('triton_plan')}
 echo "engine: {d.engine} (also {d.file('triton_plan')} for Triton)"
+# check that this TensorRT/GPU deserializes it at the configured batch size (tensorrt.md §8 H)
+if [ -x "${{TRTEXEC:-{engine.DEFAULT_TRTEXEC}}}" ]; then
+  "${{TRTEXEC:-{engine.DEFAULT_TRTEXEC}}}" --loadEngine={d.engine} \
+    "{shapes}" --iterations=1 --duration=0 --warmUp=0 >/dev/null && echo "engine check: loads and runs"
+fi
 """
 
 
