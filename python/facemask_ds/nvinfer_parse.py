@@ -151,11 +151,14 @@ def _to_int(v: str, key: str) -> int:
     return int(s)
 
 
+_DOUBLE_RE = re.compile(r"[+-]?((\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|inf(inity)?|nan)", re.IGNORECASE)
+
+
 def _to_double(v: str, key: str) -> float:
-    try:
-        return float(v.strip())
-    except ValueError:
-        raise ConfigError(f"key '{key}': value '{v}' cannot be interpreted as a float number") from None
+    s = v.strip()
+    if not _DOUBLE_RE.fullmatch(s):  # g_ascii_strtod syntax (Python's float() also takes '1_0', which GLib refuses)
+        raise ConfigError(f"key '{key}': value '{v}' cannot be interpreted as a float number")
+    return float(s)
 
 
 def _to_bool(v: str, key: str) -> bool:
