@@ -599,3 +599,58 @@ def test_decoders_fuzz_under_asan_ubsan(tmp_path):
     stats = out.split("decode_fuzz: ")[1].split()
     calls, ok, dets = int(stats[0]), int(stats[4]), int(stats[8])
     assert calls > 300 and ok > 50 and dets > 100, out  # it really ran both paths
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Every family: valid layout decodes; each tensor dropped / made INT8 / truncated gives an error naming the family;
+# all-NaN tensors give no detection and no crash; concurrent calls from threads give the sequential results.
+
+def _valid_layouts():
+    rng = np.random.default_rng(11)
+    out = {"CenterFace": (make_centerface(rng, 64, 64, 3), 64, 64)}
+    out["RetinaFace"] = (make_retina(rng, 64, 64, 3, 0.5), 64, 64)
+    out["Scrfd"] = (dict(make_scrfd(rng, 64, 64, 3, 0.5)[1]), 64, 64)
+    out["YuNet"] = (make_yunet(rng, 64, 64, 3, 0.5)[1], 64, 64)
+    t16 = yolo_rows(rng, 50, 16, 64, 64)
+    t16[:, 4], t16[:, 15] = planted_scores(rng, 50, 3, 0.5), 1.0
+    out["YoloV5Face"] = ({"output": t16.astype(np.float32)}, 64, 64)
+    t20 = yolo_rows(rng, 50, 20, 64, 64)
+    t20[:, 4] = planted_scores(rng, 50, 3, 0.5)
+    out["YoloV8Face"] = ({"output0": t20.astype(np.float32)}, 64, 64)
+    out["BlazeFace"] = (make_blaze(rng, False, 3, 0.5), 128, 128)
+    return out
+
+
+LAYOUTS = _valid_layouts()
+
+
+@pytest.mark.parametrize("family", sorted(LAYOUTS))
+def test_every_family_rejects_malformed_layouts(native, family):
+    outs, w, h = LAYOUTS[family]
+    ok = native.decode(family, outs, w, h, 0.5)
+    assert ok["error"] == "" and len(ok["scores"]) >= 1
+    for name in outs:
+        dropped = {k: v for k, v in outs.items() if k != name}
+        r = native.decode(family, dropped, w, h, 0.5)
+        assert r["error"].startswith(family + ": ") and len(r["scores"]) == 0, (name, r["error"])
+        r = native.decode(family, {**outs, name: outs[name].astype(np.int8)}, w, h, 0.5)
+        assert r["error"].startswith(family + ": ") and "INT8" in r["error"], (name, r["error"])
+        r = native.decode(family, {**outs, name: np.ascontiguousarray(outs[name].reshape(-1)[:-3])}, w, h, 0.5)
+        assert r["error"].startswith(family + ": ") and len(r["scores"]) == 0, (name, r["error"])
+        r = native.decode(family, {**outs, name: np.full_like(outs[name], np.nan)}, w, h, 0.5)
+        assert r["error"] == "" and np.isfinite(r["boxes"]).all() and len(r["scores"]) <= len(ok["scores"])
+    r = native.decode(family, {}, w, h, 0.5)
+    assert r["error"].startswith(family + ": ")
+
+
+def test_decode_is_reentrant_across_threads(native):
+    from concurrent.futures import ThreadPoolExecutor
+
+    jobs = [(fam, outs, w, h) for fam, (outs, w, h) in LAYOUTS.items()] * 6
+    seq = [native.decode(f, o, w, h, 0.3) for f, o, w, h in jobs]
+    with ThreadPoolExecutor(4) as ex:
+        par = list(ex.map(lambda j: native.decode(j[0], j[1], j[2], j[3], 0.3), jobs))
+    for a, b in zip(seq, par):
+        assert a["error"] == b["error"] == ""
+        np.testing.assert_array_equal(a["boxes"], b["boxes"])
+        np.testing.assert_array_equal(a["landmarks"], b["landmarks"])

@@ -128,15 +128,14 @@ void for_each_at_least(const Reader& r, int64_t begin, int64_t n, int64_t step, 
     const uint16_t span = static_cast<uint16_t>(0x7C00 - tb);
     auto pass = [&](uint16_t b) { return static_cast<uint16_t>(b - tb) <= span; };
     int64_t k = 0;
-    if (step == 1) {
-      for (; k + kBlock <= n; k += kBlock) {
-        const uint16_t* q = p + begin + k;
-        unsigned any = 0;
-        for (int64_t j = 0; j < kBlock; ++j) any |= static_cast<unsigned>(static_cast<uint16_t>(q[j] - tb) <= span);
-        if (!any) continue;
-        for (int64_t j = 0; j < kBlock; ++j)
-          if (pass(q[j])) fn(k + j);
-      }
+    for (; k + kBlock <= n; k += kBlock) {
+      const uint16_t* q = p + begin + k * step;
+      unsigned any = 0;
+      for (int64_t j = 0; j < kBlock; ++j)
+        any |= static_cast<unsigned>(static_cast<uint16_t>(q[j * step] - tb) <= span);
+      if (!any) continue;
+      for (int64_t j = 0; j < kBlock; ++j)
+        if (pass(q[j * step])) fn(k + j);
     }
     for (int64_t i = begin + k * step; k < n; ++k, i += step)
       if (pass(p[i])) fn(k);
@@ -153,6 +152,15 @@ void for_each_at_least(const Reader& r, int64_t begin, int64_t n, int64_t step, 
         if (!any) continue;
         for (int64_t j = 0; j < kBlock; ++j)
           if (q[j] >= thr) fn(k + j);
+      }
+    } else {  // strided (a column of a row-major matrix): branch-free block test, independent loads
+      for (; k + kBlock <= n; k += kBlock) {
+        const float* q = p + begin + k * step;
+        int any = 0;
+        for (int64_t j = 0; j < kBlock; ++j) any |= static_cast<int>(q[j * step] >= thr);
+        if (!any) continue;
+        for (int64_t j = 0; j < kBlock; ++j)
+          if (q[j * step] >= thr) fn(k + j);
       }
     }
     for (int64_t i = begin + k * step; k < n; ++k, i += step)

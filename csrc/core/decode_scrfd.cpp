@@ -104,8 +104,17 @@ bool decode_scrfd(Ctx& c) {
                   " input: " + why + "; outputs: " + outputs_str(outs));
 
   // Validate every tensor before reading.
-  bool with_kps = true;
-  for (const auto& L : lv) with_kps = with_kps && L.kps >= 0;
+  bool with_kps = true, any_kps = false;
+  for (const auto& L : lv) {
+    with_kps = with_kps && L.kps >= 0;
+    any_kps = any_kps || L.kps >= 0;
+  }
+  if (any_kps && !with_kps)
+    for (const auto& L : lv)
+      if (L.kps < 0)
+        return c.fail("keypoint layer for stride " + std::to_string(L.stride) + " (kps_" + std::to_string(L.stride) +
+                      ", [" + std::to_string(L.rows) + ",10]) missing while other strides have one; outputs: " +
+                      outputs_str(outs));
   for (const auto& L : lv) {
     const int ids[3] = {L.score, L.bbox, with_kps ? L.kps : -1};
     const int64_t cols_want[3] = {1, 4, 10};
