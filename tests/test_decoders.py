@@ -298,8 +298,7 @@ def test_retinaface_matches_oracle(native, seed, gw, gh, n, thr, half, probs):
     res = native.decode("RetinaFace", o, net_w, net_h, thr, {"variant": "probs" if probs else "logits"})
     want = o_retina.decode(o["loc"], o["conf"], o["landms"], net_w, net_h, thr, probs=probs)
     assert_same(res, want)
-    if not half:  # auto mode detects probabilities vs logits
-        assert_same(native.decode("RetinaFace", o, net_w, net_h, thr), want)
+    assert_same(native.decode("RetinaFace", o, net_w, net_h, thr), want)  # "auto" tells probabilities from logits
 
 
 def test_retinaface_prior_geometry_and_errors(native):

@@ -9,7 +9,8 @@
 //   landmark i = ((c + 0.5) s + l(2i) 0.1 m, (r + 0.5) s + l(2i+1) 0.1 m)
 // Score = face probability, channel 1 of conf. The reference export applies softmax in the graph (test phase); raw
 // exports give logits. options.variant: "probs" (use channel 1 as is), "logits" (softmax: 1/(1+exp(c0-c1))), or
-// "auto" (default): probabilities if the first 64 rows are all in [0,1] and sum to 1 (+-1e-3), else logits.
+// "auto" (default): probabilities if the first 64 rows are all in [0,1] and sum to 1 (+-1e-3, FP16 +-3e-3), else
+// logits.
 // Landmark order: WIDER FACE annotation order = canonical (image-left eye, other eye, nose, image-left mouth corner,
 // other mouth corner).
 #include <cmath>
@@ -72,9 +73,10 @@ bool decode_retinaface(Ctx& c) {
     probs = false;
   else if (v == "auto" || v.empty()) {
     probs = true;
+    const float tol = conf.half ? 3e-3f : 1e-3f;  // FP16 rounds p and 1-p separately (2^-11 each)
     for (int64_t i = 0; i < std::min<int64_t>(n, 64) && probs; ++i) {
       const float a = conf[2 * i], b = conf[2 * i + 1];
-      probs = a >= 0.f && a <= 1.f && b >= 0.f && b <= 1.f && std::fabs(a + b - 1.f) <= 1e-3f;
+      probs = a >= 0.f && a <= 1.f && b >= 0.f && b <= 1.f && std::fabs(a + b - 1.f) <= tol;
     }
   } else
     return c.fail("unknown variant '" + v + "' (auto, probs, logits)");
