@@ -181,3 +181,23 @@ def test_blazeface_noise_gives_nothing(native):
     tensors, *_ = run_blazeface(sess, rng.integers(0, 256, (128, 128, 3), dtype=np.uint8), 128)
     res = native.decode("BlazeFace", tensors, 128, 128, 0.5)
     assert res["error"] == "" and len(res["scores"]) == 0
+
+
+@pytest.mark.parametrize("variant,size", [("short", 128), ("full", 192)])
+def test_blazeface_three_faces(native, variant, size):
+    cv2 = pytest.importorskip("cv2")
+    sess = _session(_fetch(datasets.blazeface_onnx, variant))
+    rgb = datasets.astronaut_rgb()
+    crop = rgb[20:210, 140:310]  # head with margin (190 x 170)
+    canvas = np.full((512, 512, 3), 118, np.uint8)
+    want = []
+    for x, y, s in [(10, 20, 1.2), (270, 40, 1.0), (120, 280, 1.1)]:
+        h, w = int(190 * s), int(170 * s)
+        canvas[y:y + h, x:x + w] = cv2.resize(crop, (w, h), interpolation=cv2.INTER_AREA)
+        want.append((FACE - [140, 20, 140, 20]) * np.array([w / 170, h / 190] * 2) + [x, y, x, y])
+    tensors, g, px, py = run_blazeface(sess, canvas, size)
+    boxes, scores, _ = faces_after_nms(native, native.decode("BlazeFace", tensors, size, size, 0.5))
+    assert len(boxes) == 3 and (scores > 0.5).all(), (boxes, scores)
+    frame = (boxes - [px, py, px, py]) / g
+    for w in want:
+        assert max(_iou(b, w) for b in frame) > 0.5, (w, frame)
