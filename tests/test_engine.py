@@ -466,3 +466,29 @@ def test_calibration_batches_follow_nvinfer_preprocessing(tmp_path):
     np.testing.assert_allclose(b[0, :, 2, 16], -0.5 * np.array([10, 20, 30], np.float32))
     with pytest.raises(BuildError, match="at least batch-size"):
         list(engine.calibration_batches(tmp_path, 3, (3, 32, 32), pre, 10))
+
+
+# -- per-version API guard lint (tensorrt.md §8, technique B, reduced) -------------------------------------------------
+# Members that exist only in some TensorRT generations (tensorrt.md §3.1). The builder may touch them only by name
+# (getattr/hasattr/setattr with a string, inside a version or presence guard that the fake-module tests exercise
+# per version), never as plain attributes: mypy against the 10.13 stubs cannot see an unguarded use that breaks 8.x/11.x.
+VERSION_SPECIFIC = {"EXPLICIT_BATCH", "STRONGLY_TYPED", "FP16", "INT8", "BF16", "FP8", "IInt8EntropyCalibrator2",
+                    "int8_calibrator", "set_calibration_profile", "VERSION_COMPATIBLE", "EXCLUDE_LEAN_RUNTIME",
+                    "hardware_compatibility_level"}
+# Gone on the versions we support (removed in 10 or deprecated no-ops): never used at all.
+REMOVED = {"max_workspace_size", "build_engine", "num_bindings", "get_binding_shape", "get_binding_name",
+           "binding_is_input", "get_profile_shape", "max_batch_size", "platform_has_fast_fp16",
+           "platform_has_fast_int8", "set_dynamic_range", "algorithm_selector", "has_implicit_batch_dimension"}
+
+
+def test_version_specific_trt_members_only_touched_by_name():
+    import ast
+
+    for f in ("engine.py", "trt_compat.py"):
+        tree = ast.parse((ROOT / "python" / "facemask_ds" / f).read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute):
+                assert node.attr not in VERSION_SPECIFIC, f"{f}:{node.lineno}: plain .{node.attr} (use getattr)"
+                assert node.attr not in REMOVED, f"{f}:{node.lineno}: .{node.attr} is not in TensorRT 10/11"
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                assert node.value not in REMOVED, f"{f}:{node.lineno}: {node.value!r}"

@@ -121,7 +121,7 @@ class TrtApi:
                     raise TrtUnsupported(f"TensorRT {self.version} has no INT8 calibrators")
                 setattr(config, "int8_calibrator", calibrator)
                 if profile is not None and hasattr(config, "set_calibration_profile"):
-                    config.set_calibration_profile(profile)
+                    getattr(config, "set_calibration_profile")(profile)
             else:
                 raise TrtUnsupported("INT8 needs calibration images or an existing calibration cache "
                                      "(--calib-images / --calib-cache), or a Q/DQ ONNX")
