@@ -398,11 +398,13 @@ class Progress:
         self.t0 = time.monotonic()
         self.last = 0.0
         self.n = 0
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self.every = 0.25 if self.tty else 5.0  # logs get one line every few seconds, terminals a live bar
 
     def update(self, n: int, faces: int) -> None:
         self.n = n
         now = time.monotonic()
-        if not self.enabled or now - self.last < 0.25:
+        if not self.enabled or now - self.last < self.every:
             return
         self.last = now
         self._draw(faces)
@@ -416,7 +418,8 @@ class Progress:
             head = f"[{bar:<30}] {self.n}/{self.total}"
         else:
             head = f"{self.n} frames"
-        self.stream.write(f"\r{head}  {fps:6.1f} fps  {faces} faces  {el:6.1f}s")
+        line = f"{head}  {fps:6.1f} fps  {faces} faces  {el:6.1f}s"
+        self.stream.write(f"\r{line}" if self.tty else f"{line}\n")
         self.stream.flush()
 
     def close(self, faces: int) -> None:
@@ -424,7 +427,8 @@ class Progress:
             self.total = self.n  # the duration-based estimate was off by a frame or two
         if self.enabled:
             self._draw(faces)
-            self.stream.write("\n")
+            if self.tty:
+                self.stream.write("\n")
             self.stream.flush()
 
 
