@@ -25,6 +25,8 @@ def test_facemaskblur_10k_frames_under_asan_ubsan(tmp_path):
     assert plugin.exists() and tool.exists()
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)
+    for k in [k for k in env if k.startswith("GST_")]:  # hermetic: no plugin paths / registry of the session
+        env.pop(k)
     env["GST_REGISTRY"] = str(tmp_path / "registry.bin")
     env["GST_REGISTRY_FORK"] = "no"          # scan in-process so ASan sees everything
     env["GST_PLUGIN_SYSTEM_PATH"] = ""       # only the harness's own plugins (coreelements via gstcheck)

@@ -282,6 +282,22 @@ RowSpan ellipse_row_span(const RegionPlan& pl, double fy, float feather) {
   return sp;
 }
 
+// a8 of an ellipse plan with feather > 0 for x in [x0, x1) of one row (vectorisable: ellipse_alpha_soft is
+// branch-free; same arithmetic as region_alpha_f). Returns true if any a8 != 0.
+bool alpha_span_soft(const RegionPlan& pl, int px0, int sx, float fy, float feather, uint8_t* a, int x0, int x1) {
+  if (x1 <= x0) return false;
+  const Ellipse e = pl.ellipse;
+  const float c = pl.ca, s = pl.sa, fsx = static_cast<float>(sx);
+  int acc = 0;
+  for (int x = x0; x < x1; ++x) {
+    const float fx = (static_cast<float>(px0 + x) + 0.5f) * fsx;
+    const int a8 = static_cast<int>(ellipse_alpha_soft(e, c, s, fx, fy, feather) * 255.f + 0.5f);
+    a[x] = static_cast<uint8_t>(a8);
+    acc |= a8;
+  }
+  return acc != 0;
+}
+
 // Fill ws.alpha (pw x ph) for a plane rect whose first sample is (px0, py0) with subsampling (sx, sy).
 // Returns false if every alpha is 0.
 bool compute_alpha(const RegionPlan& pl, int px0, int py0, int pw, int ph, int sx, int sy, float feather,
@@ -289,6 +305,7 @@ bool compute_alpha(const RegionPlan& pl, int px0, int py0, int pw, int ph, int s
   ws.alpha.assign(static_cast<size_t>(pw) * ph, 0);
   bool any = false;
   const bool spans = pl.kind == 1 && !ellipse_empty(pl.ellipse);
+  const bool soft = spans && feather > 0.f && std::isfinite(feather);
   for (int y = 0; y < ph; ++y) {
     const float fy = (static_cast<float>(py0 + y) + 0.5f) * static_cast<float>(sy);
     uint8_t* a = ws.alpha.data() + static_cast<size_t>(y) * pw;
@@ -317,21 +334,26 @@ bool compute_alpha(const RegionPlan& pl, int px0, int py0, int pw, int ph, int s
         ib = ie = xe;
       }
     }
-    for (int x = xb; x < ib; ++x) {
-      const float fx = (static_cast<float>(px0 + x) + 0.5f) * static_cast<float>(sx);
-      const int a8 = static_cast<int>(region_alpha_f(pl, fx, fy, feather) * 255.f + 0.5f);
-      a[x] = static_cast<uint8_t>(a8);
-      any = any || a8 != 0;
+    if (soft) {
+      any = alpha_span_soft(pl, px0, sx, fy, feather, a, xb, ib) || any;
+      any = alpha_span_soft(pl, px0, sx, fy, feather, a, ie, xe) || any;
+    } else {
+      for (int x = xb; x < ib; ++x) {
+        const float fx = (static_cast<float>(px0 + x) + 0.5f) * static_cast<float>(sx);
+        const int a8 = static_cast<int>(region_alpha_f(pl, fx, fy, feather) * 255.f + 0.5f);
+        a[x] = static_cast<uint8_t>(a8);
+        any = any || a8 != 0;
+      }
+      for (int x = ie; x < xe; ++x) {
+        const float fx = (static_cast<float>(px0 + x) + 0.5f) * static_cast<float>(sx);
+        const int a8 = static_cast<int>(region_alpha_f(pl, fx, fy, feather) * 255.f + 0.5f);
+        a[x] = static_cast<uint8_t>(a8);
+        any = any || a8 != 0;
+      }
     }
     if (ie > ib) {
       std::memset(a + ib, 255, static_cast<size_t>(ie - ib));
       any = true;
-    }
-    for (int x = ie; x < xe; ++x) {
-      const float fx = (static_cast<float>(px0 + x) + 0.5f) * static_cast<float>(sx);
-      const int a8 = static_cast<int>(region_alpha_f(pl, fx, fy, feather) * 255.f + 0.5f);
-      a[x] = static_cast<uint8_t>(a8);
-      any = any || a8 != 0;
     }
   }
   return any;

@@ -68,24 +68,37 @@ FACEMASK_HD inline bool ellipse_empty(const Ellipse& e) {
 ///   sd = (q^2 - q) / g   (exact on both axes and for circles; sd = -min(rx, ry) at the centre, g = 0),
 ///   alpha = clamp(0.5 - sd / feather_px, 0, 1).
 /// feather_px <= 0 (or non-finite): hard edge, alpha = (q <= 1) ? 1 : 0. Empty ellipse: 0.
+FACEMASK_HD inline float ellipse_alpha_soft(const Ellipse& e, float c, float s, float px, float py,
+                                            float feather_px);
+
 FACEMASK_HD inline float ellipse_alpha_cs(const Ellipse& e, float c, float s, float px, float py, float feather_px) {
   if (ellipse_empty(e)) return 0.f;
+  if (!(feather_px > 0.f) || !std::isfinite(feather_px)) {
+    const float dx = px - e.cx, dy = py - e.cy;
+    const float u = c * dx + s * dy;
+    const float v = -s * dx + c * dy;
+    const float ux = u / e.rx, vy = v / e.ry;
+    return ux * ux + vy * vy <= 1.f ? 1.f : 0.f;
+  }
+  return ellipse_alpha_soft(e, c, s, px, py, feather_px);
+}
+
+/// The feathered branch of ellipse_alpha_cs alone (caller guarantees a non-empty ellipse and a finite
+/// feather_px > 0). Branch-free, so loops over pixels vectorise; identical arithmetic.
+FACEMASK_HD inline float ellipse_alpha_soft(const Ellipse& e, float c, float s, float px, float py,
+                                            float feather_px) {
   const float dx = px - e.cx, dy = py - e.cy;
   const float u = c * dx + s * dy;
   const float v = -s * dx + c * dy;
   const float ux = u / e.rx, vy = v / e.ry;
   const float q2 = ux * ux + vy * vy;
-  if (!(feather_px > 0.f) || !std::isfinite(feather_px)) return q2 <= 1.f ? 1.f : 0.f;
   const float q = std::sqrt(q2);
   const float gx = ux / e.rx, gy = vy / e.ry;
   const float g = std::sqrt(gx * gx + gy * gy);
-  float sd;
-  if (g > 0.f) {
-    sd = (q2 - q) / g;
-  } else {
-    sd = -(e.rx < e.ry ? e.rx : e.ry);
-  }
-  float a = 0.5f - sd / feather_px;
+  const float rmin = e.rx < e.ry ? e.rx : e.ry;
+  const float gs = g > 0.f ? g : 1.f;  // never divide by 0: keeps the function branch-free
+  const float sd = g > 0.f ? (q2 - q) / gs : -rmin;
+  const float a = 0.5f - sd / feather_px;
   return a < 0.f ? 0.f : (a > 1.f ? 1.f : a);
 }
 
