@@ -210,23 +210,6 @@ int take_matrix(const std::vector<TensorView>& outs, std::vector<bool>& used, in
   return -1;
 }
 
-int64_t grid_cells_matching(int net_w, int net_h, int stride, int64_t per_cell, int64_t rows, int64_t* gw,
-                            int64_t* gh) {
-  const int64_t cw = (net_w + stride - 1) / stride, ch = (net_h + stride - 1) / stride;
-  const int64_t fw = net_w / stride, fh = net_h / stride;
-  if (cw * ch * per_cell == rows) {
-    *gw = cw;
-    *gh = ch;
-    return cw * ch;
-  }
-  if (fw * fh * per_cell == rows && fw > 0 && fh > 0) {
-    *gw = fw;
-    *gh = fh;
-    return fw * fh;
-  }
-  return -1;
-}
-
 float logit_threshold(float thr) {
   if (!(thr > 0.f)) return -std::numeric_limits<float>::infinity();
   if (thr >= 1.f) return std::numeric_limits<float>::infinity();

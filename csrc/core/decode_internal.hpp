@@ -75,10 +75,6 @@ std::string outputs_str(const std::vector<TensorView>& outs);
 /// First output not yet used whose (squeezed rank-2) shape is [rows, cols] (rows < 0: any); marks it used. -1 if none.
 int take_matrix(const std::vector<TensorView>& outs, std::vector<bool>& used, int64_t rows, int64_t cols);
 
-/// Grid size of a stride-s feature map over n input pixels: conv padding gives ceil(n/s); exports that crop give
-/// floor(n/s). Returns the one that makes cells*per_cell == rows, or -1.
-int64_t grid_cells_matching(int net_w, int net_h, int stride, int64_t per_cell, int64_t rows, int64_t* gw, int64_t* gh);
-
 /// Reader for a validated tensor.
 inline Reader reader(const TensorView& t) { return Reader{t.data, t.dtype == DataType::kHalf}; }
 
