@@ -399,3 +399,34 @@ def test_every_family_matches_oracle_and_core(native, parser_lib, family, faces)
         if sym.endswith("Mask"):
             assert len(res["masks"]) == len(keep)
             assert all(m.shape == (32, 32) and 0 <= m.min() and m.max() <= 1 for m in res["masks"])
+
+
+VARIANT_RUN = textwrap.dedent("""
+    import sys, numpy as np
+    sys.path.insert(0, {scripts!r})
+    import bench_decoders
+    from facemask_ds import _native as n, paths
+    o64, W, H, _ = bench_decoders.inputs("BlazeFace", 10, np.random.default_rng(1))
+    layers = [(k, np.ascontiguousarray(v, np.float32)[None]) for k, v in o64.items()]
+    r = n.call_parse_function(str(paths.parser_library_path()), "NvDsInferParseBlazeFace", layers, (W, H, 3),
+                              {{"num_classes": 1, "pre_cluster_thresholds": [0.5]}})[0]
+    print(len(r["scores"]))
+""")
+
+
+@pytest.mark.parametrize("variant,expect_faces", [(None, True), ("short", True), ("full", False)])
+def test_options_variant_reaches_the_decoder(tmp_path, variant, expect_faces):
+    """[BlazeFace] variant = full on a short-range (896-anchor) model is a reported error, short/auto decode."""
+    env = {}
+    if variant:
+        cfg = tmp_path / "facemask_parser.ini"
+        cfg.write_text(f"[BlazeFace]\nvariant = {variant}\n[CenterFace]\nvariant = full\n")
+        env["FACEMASK_PARSER_CONFIG"] = str(cfg)
+    r = run_py(VARIANT_RUN.format(scripts=str(TESTS.parent / "scripts")), env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    n_faces = int(r.stdout.split()[-1])
+    lines = [ln for ln in parser_lines(r.stderr) if "options from" not in ln]
+    if expect_faces:
+        assert n_faces > 0 and lines == []
+    else:
+        assert n_faces == 0 and len(lines) == 1 and "BlazeFace" in lines[0], lines
