@@ -138,10 +138,10 @@ void init_cuda(py::module_& m) {
       "cuda_redact",
       [](py::object frames, const std::string& format, py::list regions, const std::string& mode,
          const std::string& shape, float strength, float margin, float feather, float mask_threshold,
-         std::vector<int> fill, uintptr_t stream, bool synchronize, bool multi_launch) -> py::dict {
+         std::vector<int> fill, uintptr_t stream, bool synchronize, bool multi_launch, bool timing) -> py::dict {
 #if !defined(FACEMASK_WITH_CUDA)
         (void)frames; (void)format; (void)regions; (void)mode; (void)shape; (void)strength; (void)margin;
-        (void)feather; (void)mask_threshold; (void)fill; (void)stream; (void)synchronize; (void)multi_launch;
+        (void)feather; (void)mask_threshold; (void)fill; (void)stream; (void)synchronize; (void)multi_launch; (void)timing;
         throw std::runtime_error("facemask-ds was built without the CUDA toolkit: cuda_redact is unavailable "
                                  "(install a CUDA toolkit with nvcc and rebuild, or use redact() on the CPU)");
 #else
@@ -200,6 +200,7 @@ void init_cuda(py::module_& m) {
         }
         facemask::cuda::Redactor& r = redactor();
         r.set_force_multi_launch(multi_launch);
+        r.set_timing(timing);
         facemask::cuda::LaunchStats st;
         std::string err;
         bool ok;
@@ -225,13 +226,15 @@ void init_cuda(py::module_& m) {
         out["work_items"] = st.work_items;
         out["upload_bytes"] = st.upload_bytes;
         out["scratch_bytes"] = st.scratch_bytes;
+        out["kernel_us"] = st.kernel_us;
+        out["host_us"] = st.host_us;
         return out;
 #endif
       },
       py::arg("frames"), py::arg("format"), py::arg("regions"), py::kw_only(), py::arg("mode") = "blur",
       py::arg("shape") = "oval", py::arg("strength") = 1.0f, py::arg("margin") = 1.3f, py::arg("feather") = 0.1f,
       py::arg("mask_threshold") = 0.5f, py::arg("fill") = std::vector<int>{0, 0, 0}, py::arg("stream") = 0,
-      py::arg("synchronize") = true, py::arg("multi_launch") = false,
+      py::arg("synchronize") = true, py::arg("multi_launch") = false, py::arg("timing") = false,
       R"doc(Redact regions of a batch of frames in place on the GPU (one batched launch; csrc/cuda).
 
 frames: uint8 device array with __cuda_array_interface__ (CuPy array, PyTorch CUDA tensor): (N, H, W, C) or
@@ -241,7 +244,8 @@ format: "RGBA", "BGRA", "RGBx", "BGRx", "ARGB", "ABGR", "xRGB", "xBGR", "RGB", "
 regions: list of dicts {"frame": i, "box": (x1, y1, x2, y2), "landmarks": [(x, y)*5] (optional), "mask":
   2-D float array over the box (optional), "mask_threshold": float (optional)}, frame pixels.
 Parameters as the CPU core (csrc/core/redact.hpp). stream: cudaStream_t as int (0 = legacy default stream);
-synchronize: wait for the stream before returning. Returns launch statistics.)doc");
+synchronize: wait for the stream before returning; multi_launch: one launch per phase instead of one cooperative
+launch; timing: measure the launch with CUDA events (kernel_us; synchronises). Returns launch statistics.)doc");
 }
 
 }  // namespace facemask_bind

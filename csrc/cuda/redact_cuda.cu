@@ -6,7 +6,9 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -19,9 +21,10 @@ namespace facemask {
 namespace cuda {
 namespace {
 
-constexpr int kThreads = 128;           // threads per block
-constexpr int kSmemBytes = 40 * 1024;   // dynamic shared memory per block (no opt-in needed)
+constexpr int kThreads = 256;           // threads per block
+constexpr int kSmemBytes = 48 * 1024 - 256;  // dynamic shared memory per block (+ static: under the 48 KB no-opt-in limit)
 constexpr int kFillPixelsPerItem = 4096;
+constexpr int kB = 4;                   // rows per batch of independent global loads
 
 enum ItemKind : int { kHBlur = 0, kVBlur = 1, kPixelCell = 2, kFillRows = 3 };
 
@@ -57,6 +60,7 @@ struct KernelArgs {
   const RegionPlan* plans;
   const DevItem* items;
   const Phase* phases;
+  int* counters;  // one work counter per phase (zeroed by the upload): blocks fetch items dynamically
   uint8_t* scratch;
 };
 
@@ -65,18 +69,65 @@ unsigned magic_for(int r) {
   return static_cast<unsigned>(((1ull << 32) + d - 1) / d);
 }
 
-// One box pass over a sequence of n bytes at in[i*stride] -> out[i*stride]:
-// out[i] = floor((sum_{k=-r..r} in[clamp(i+k, 0, n-1)] + r) / (2r+1)).
-__device__ __forceinline__ void box_pass(const uint8_t* __restrict__ in, uint8_t* __restrict__ out, int n,
-                                         int stride, int r, unsigned m) {
+// One box pass over Lp interleaved byte sequences of length n (element i of lane l at buf[i*Lp + l]; Lp a multiple
+// of 4), spread over the whole block. Each thread takes (quad of 4 lanes, chunk) units and works on 32-bit words:
+// four running sums, one 32-bit shared load per input element per side. A unit starts its sums directly, then slides.
+// out[i] = floor((sum_{k=-r..r} in[clamp(i+k, 0, n-1)] + r) / (2r+1)); floor(x / d) == umulhi(x, m) here.
+__device__ __forceinline__ void box_pass_block(const uint8_t* __restrict__ in, uint8_t* __restrict__ out, int n,
+                                               int Lp, int K, int r, unsigned m) {
   const int hi = n - 1;
-  unsigned s = static_cast<unsigned>(r + 1) * in[0];
-  for (int k = 1; k <= r; ++k) s += in[min(k, hi) * stride];
-  for (int i = 0; i < n; ++i) {
-    out[i * stride] = static_cast<uint8_t>(__umulhi(s + static_cast<unsigned>(r), m));
-    s += in[min(i + r + 1, hi) * stride];
-    s -= in[max(i - r, 0) * stride];
+  const int Q = Lp >> 2;  // words per element row
+  const int nchunks = (n + K - 1) / K;
+  const unsigned* __restrict__ in32 = reinterpret_cast<const unsigned*>(in);
+  unsigned* __restrict__ out32 = reinterpret_cast<unsigned*>(out);
+  const unsigned rr = static_cast<unsigned>(r);
+  for (int u = threadIdx.x; u < Q * nchunks; u += blockDim.x) {
+    const int q = u % Q, c = u / Q;
+    const unsigned* src = in32 + q;
+    unsigned* dst = out32 + q;
+    const int i0 = c * K, i1 = min(n, i0 + K);
+    const int lo_k = i0 - r, hi_k = i0 + r;
+    unsigned s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    if (lo_k < 0) {
+      const unsigned w = src[0], t = static_cast<unsigned>(-lo_k);
+      s0 += t * (w & 0xffu); s1 += t * ((w >> 8) & 0xffu); s2 += t * ((w >> 16) & 0xffu); s3 += t * (w >> 24);
+    }
+    if (hi_k > hi) {
+      const unsigned w = src[hi * Q], t = static_cast<unsigned>(hi_k - hi);
+      s0 += t * (w & 0xffu); s1 += t * ((w >> 8) & 0xffu); s2 += t * ((w >> 16) & 0xffu); s3 += t * (w >> 24);
+    }
+    for (int k = max(lo_k, 0), e = min(hi_k, hi); k <= e; ++k) {
+      const unsigned w = src[k * Q];
+      s0 += w & 0xffu; s1 += (w >> 8) & 0xffu; s2 += (w >> 16) & 0xffu; s3 += w >> 24;
+    }
+#pragma unroll 2
+    for (int i = i0; i < i1; ++i) {
+      const unsigned wa = src[min(i + r + 1, hi) * Q];
+      const unsigned wb = src[max(i - r, 0) * Q];
+      dst[i * Q] = __umulhi(s0 + rr, m) | (__umulhi(s1 + rr, m) << 8) | (__umulhi(s2 + rr, m) << 16) |
+                   (__umulhi(s3 + rr, m) << 24);
+      s0 += (wa & 0xffu) - (wb & 0xffu);
+      s1 += ((wa >> 8) & 0xffu) - ((wb >> 8) & 0xffu);
+      s2 += ((wa >> 16) & 0xffu) - ((wb >> 16) & 0xffu);
+      s3 += (wa >> 24) - (wb >> 24);
+    }
   }
+}
+
+__device__ __forceinline__ int chunk_len(int n, int Lp, int r) {
+  const int per_quad = max(1, static_cast<int>(blockDim.x) / (Lp >> 2));
+  const int k = (n + per_quad - 1) / per_quad;
+  return max(k, min(n, max(r, 8)));
+}
+
+__device__ __forceinline__ void box3_block(uint8_t* a, uint8_t* b, int n, int Lp, int r, unsigned m) {
+  const int K = chunk_len(n, Lp, r);
+  box_pass_block(a, b, n, Lp, K, r, m);
+  __syncthreads();
+  box_pass_block(b, a, n, Lp, K, r, m);
+  __syncthreads();
+  box_pass_block(a, b, n, Lp, K, r, m);
+  __syncthreads();
 }
 
 __device__ __forceinline__ uint8_t* pixel_ptr(const DevFrame& f, const DevPlaneJob& j, int x, int y) {
@@ -85,57 +136,97 @@ __device__ __forceinline__ uint8_t* pixel_ptr(const DevFrame& f, const DevPlaneJ
 
 __device__ void run_hblur(const KernelArgs& k, const DevPlaneJob& j, const DevItem& it, uint8_t* smem) {
   const DevFrame f = k.frames[j.frame];
-  const int W = j.w, nch = j.nch, R = it.n, L = R * nch;
+  const int W = j.w, nch = j.nch, R = it.n, L = ((R * nch) + 3) & ~3;  // L: lanes padded to whole words
   uint8_t* bufA = smem;
   uint8_t* bufB = smem + W * L;
-  for (int idx = threadIdx.x; idx < R * W; idx += blockDim.x) {
-    const int r = idx / W, x = idx - r * W;
-    const uint8_t* p = pixel_ptr(f, j, j.x0 + x, j.y0 + it.a + r);
-    for (int c = 0; c < nch; ++c) bufA[x * L + r * nch + c] = p[j.off[c]];
+  // Batches of kB rows: all loads of a batch are issued before their shared-memory stores (latency hiding).
+  for (int x = threadIdx.x; x < W; x += blockDim.x) {
+    for (int r0 = 0; r0 < R; r0 += kB) {
+      uint8_t v[kB][3];
+#pragma unroll
+      for (int b = 0; b < kB; ++b) {
+        if (r0 + b < R) {
+          const uint8_t* p = pixel_ptr(f, j, j.x0 + x, j.y0 + it.a + r0 + b);
+#pragma unroll
+          for (int c = 0; c < 3; ++c)
+            if (c < nch) v[b][c] = p[j.off[c]];
+        }
+      }
+#pragma unroll
+      for (int b = 0; b < kB; ++b) {
+        if (r0 + b < R) {
+#pragma unroll
+          for (int c = 0; c < 3; ++c)
+            if (c < nch) bufA[x * L + (r0 + b) * nch + c] = v[b][c];
+        }
+      }
+    }
   }
   __syncthreads();
-  const int lane = threadIdx.x;
-  if (lane < L) {
-    box_pass(bufA + lane, bufB + lane, W, L, j.rx, j.mx);
-    box_pass(bufB + lane, bufA + lane, W, L, j.rx, j.mx);
-    box_pass(bufA + lane, bufB + lane, W, L, j.rx, j.mx);
-  }
-  __syncthreads();
-  uint8_t* dst = k.scratch + j.scratch + static_cast<long long>(it.a) * W * nch;
-  const int rowb = W * nch;
-  for (int idx = threadIdx.x; idx < R * rowb; idx += blockDim.x) {
-    const int r = idx / rowb, rem = idx - r * rowb;
-    const int x = rem / nch, c = rem - x * nch;
-    dst[idx] = bufB[x * L + r * nch + c];
+  box3_block(bufA, bufB, W, L, j.rx, j.mx);
+  for (int r = 0; r < R; ++r) {
+    uint8_t* dst = k.scratch + j.scratch + (static_cast<long long>(it.a) + r) * W * nch;
+    for (int x = threadIdx.x; x < W; x += blockDim.x)
+      for (int c = 0; c < nch; ++c) dst[x * nch + c] = bufB[x * L + r * nch + c];
   }
 }
 
 __device__ void run_vblur(const KernelArgs& k, const DevPlaneJob& j, const DevItem& it, uint8_t* smem) {
   const DevFrame f = k.frames[j.frame];
-  const RegionPlan pl = k.plans[j.plan];
-  const int W = j.w, H = j.h, nch = j.nch, C = it.n, L = C * nch;
+  const int W = j.w, H = j.h, nch = j.nch, C = it.n, Lr = C * nch, L = (Lr + 3) & ~3;  // L: padded lanes
   uint8_t* bufA = smem;
   uint8_t* bufB = smem + H * L;
   const uint8_t* src = k.scratch + j.scratch + static_cast<long long>(it.a) * nch;
-  for (int idx = threadIdx.x; idx < H * L; idx += blockDim.x) {
-    const int y = idx / L, rem = idx - y * L;
-    bufA[idx] = src[static_cast<long long>(y) * W * nch + rem];
+  {
+    const int lane = threadIdx.x % Lr, ystep = blockDim.x / Lr;
+    const long long rowb = static_cast<long long>(W) * nch;
+    if (static_cast<int>(threadIdx.x) < ystep * Lr) {
+      for (int y = threadIdx.x / Lr; y < H; y += ystep * kB) {
+        uint8_t v[kB];
+#pragma unroll
+        for (int b = 0; b < kB; ++b)
+          if (y + b * ystep < H) v[b] = src[(y + b * ystep) * rowb + lane];
+#pragma unroll
+        for (int b = 0; b < kB; ++b)
+          if (y + b * ystep < H) bufA[(y + b * ystep) * L + lane] = v[b];
+      }
+    }
   }
   __syncthreads();
-  const int lane = threadIdx.x;
-  if (lane < L) {
-    box_pass(bufA + lane, bufB + lane, H, L, j.ry, j.my);
-    box_pass(bufB + lane, bufA + lane, H, L, j.ry, j.my);
-    box_pass(bufA + lane, bufB + lane, H, L, j.ry, j.my);
-  }
-  __syncthreads();
-  for (int idx = threadIdx.x; idx < H * C; idx += blockDim.x) {
-    const int y = idx / C, xc = idx - y * C;
-    const int X = j.x0 + it.a + xc, Y = j.y0 + y;
-    const float alpha = region_alpha(pl, (X + 0.5f) * j.sx, (Y + 0.5f) * j.sy);
-    if (static_cast<int>(alpha * 255.f + 0.5f) == 0) continue;
-    uint8_t* p = pixel_ptr(f, j, X, Y);
-    for (int c = 0; c < nch; ++c) p[j.off[c]] = composite_u8(p[j.off[c]], bufB[y * L + xc * nch + c], alpha);
+  box3_block(bufA, bufB, H, L, j.ry, j.my);
+  const RegionPlan pl = k.plans[j.plan];
+  const int xc = threadIdx.x % C, ystep = blockDim.x / C;
+  if (static_cast<int>(threadIdx.x) >= ystep * C) return;
+  const int X = j.x0 + it.a + xc;
+  const float px = (X + 0.5f) * j.sx;
+  for (int y = threadIdx.x / C; y < H; y += ystep * kB) {
+    uint8_t v[kB][3];
+    float al[kB];
+#pragma unroll
+    for (int b = 0; b < kB; ++b) {  // loads first (independent), then coverage, then stores
+      const int yy = y + b * ystep;
+      al[b] = 0.f;
+      if (yy < H) {
+        const uint8_t* p = pixel_ptr(f, j, X, j.y0 + yy);
+#pragma unroll
+        for (int c = 0; c < 3; ++c)
+          if (c < nch) v[b][c] = p[j.off[c]];
+      }
+    }
+#pragma unroll
+    for (int b = 0; b < kB; ++b) {
+      const int yy = y + b * ystep;
+      if (yy < H) al[b] = region_alpha(pl, px, (j.y0 + yy + 0.5f) * j.sy);
+    }
+#pragma unroll
+    for (int b = 0; b < kB; ++b) {
+      const int yy = y + b * ystep;
+      if (yy >= H || static_cast<int>(al[b] * 255.f + 0.5f) == 0) continue;
+      uint8_t* p = pixel_ptr(f, j, X, j.y0 + yy);
+#pragma unroll
+      for (int c = 0; c < 3; ++c)
+        if (c < nch) p[j.off[c]] = composite_u8(v[b][c], bufB[yy * L + xc * nch + c], al[b]);
+    }
   }
 }
 
@@ -143,8 +234,8 @@ __device__ void run_fill(const KernelArgs& k, const DevPlaneJob& j, const DevIte
   const DevFrame f = k.frames[j.frame];
   const RegionPlan pl = k.plans[j.plan];
   const int W = j.w;
-  for (int idx = threadIdx.x; idx < it.n * W; idx += blockDim.x) {
-    const int r = idx / W, x = idx - r * W;
+  for (int r = 0; r < it.n; ++r)
+  for (int x = threadIdx.x; x < W; x += blockDim.x) {
     const int X = j.x0 + x, Y = j.y0 + it.a + r;
     const float alpha = region_alpha(pl, (X + 0.5f) * j.sx, (Y + 0.5f) * j.sy);
     if (static_cast<int>(alpha * 255.f + 0.5f) == 0) continue;
@@ -194,11 +285,18 @@ __device__ void run_pixel_cell(const KernelArgs& k, const DevPlaneJob& j, const 
   }
 }
 
-__global__ void __launch_bounds__(kThreads) redact_kernel(KernelArgs k, int first_phase, int end_phase) {
+template <int kMinBlocks>
+__global__ void __launch_bounds__(kThreads, kMinBlocks) redact_kernel(KernelArgs k, int first_phase, int end_phase) {
   extern __shared__ __align__(16) uint8_t smem[];
+  __shared__ int s_item;
   for (int ph = first_phase; ph < end_phase; ++ph) {
     const Phase P = k.phases[ph];
-    for (int i = P.begin + static_cast<int>(blockIdx.x); i < P.end; i += static_cast<int>(gridDim.x)) {
+    for (;;) {
+      if (threadIdx.x == 0) s_item = P.begin + atomicAdd(&k.counters[ph], 1);
+      __syncthreads();
+      const int i = s_item;
+      __syncthreads();
+      if (i >= P.end) break;
       const DevItem it = k.items[i];
       const DevPlaneJob j = k.jobs[it.job];
       switch (it.kind) {
@@ -236,29 +334,25 @@ bool cuda_available(std::string* why) {
   return true;
 }
 
-struct Redactor::Impl {
-  int device = 0;
-  int num_sms = 1;
-  bool coop_supported = false;
-  int blocks_per_sm = 0;
-  bool init_ok = false;
-  std::string init_error;
-  // Pinned staging + device arena for descriptors and masks; device scratch for the blur intermediate.
+// Two slots of (pinned staging, device arena, scratch): the host plans batch k+1 while the GPU runs batch k; a slot is
+// reused only after its previous batch finished (its event).
+struct Slot {
   uint8_t* staging = nullptr;
   size_t staging_cap = 0;
   uint8_t* arena = nullptr;
   size_t arena_cap = 0;
   uint8_t* scratch = nullptr;
   size_t scratch_cap = 0;
-  cudaEvent_t done = nullptr;  // recorded after the last use of staging/arena/scratch
+  cudaEvent_t done = nullptr;
   bool pending = false;
 
-  ~Impl() {
+  void release() {
     if (pending && done) cudaEventSynchronize(done);
     if (staging) cudaFreeHost(staging);
     if (arena) cudaFree(arena);
     if (scratch) cudaFree(scratch);
     if (done) cudaEventDestroy(done);
+    *this = Slot();
   }
 
   bool wait_idle(std::string* error) {
@@ -266,51 +360,50 @@ struct Redactor::Impl {
     const cudaError_t e = cudaEventSynchronize(done);
     pending = false;
     if (e != cudaSuccess) {
-      *error = cuda_msg("waiting for the previous batch", e);
+      *error = cuda_msg("waiting for an earlier batch", e);
       return false;
     }
     return true;
   }
 
-  bool ensure(size_t staging_need, size_t arena_need, size_t scratch_need, std::string* error) {
-    cudaError_t e;
-    if (staging_need > staging_cap || arena_need > arena_cap || scratch_need > scratch_cap) {
-      if (!wait_idle(error)) return false;
+  static bool grow(uint8_t** p, size_t* cap, size_t need, bool pinned, const char* what, std::string* error) {
+    if (need <= *cap) return true;
+    if (*p) pinned ? cudaFreeHost(*p) : cudaFree(*p);
+    *p = nullptr;
+    *cap = 0;
+    const size_t c = std::max<size_t>(need + need / 2, 256 * 1024);
+    const cudaError_t e = pinned ? cudaMallocHost(reinterpret_cast<void**>(p), c)
+                                 : cudaMalloc(reinterpret_cast<void**>(p), c);
+    if (e != cudaSuccess) {
+      *error = cuda_msg(what, e);
+      return false;
     }
-    if (staging_need > staging_cap) {
-      if (staging) cudaFreeHost(staging);
-      staging = nullptr;
-      staging_cap = 0;
-      const size_t cap = std::max<size_t>(staging_need * 2, 64 * 1024);
-      if ((e = cudaMallocHost(reinterpret_cast<void**>(&staging), cap)) != cudaSuccess) {
-        *error = cuda_msg("cudaMallocHost (descriptor staging)", e);
-        return false;
-      }
-      staging_cap = cap;
-    }
-    if (arena_need > arena_cap) {
-      if (arena) cudaFree(arena);
-      arena = nullptr;
-      arena_cap = 0;
-      const size_t cap = std::max<size_t>(arena_need * 2, 64 * 1024);
-      if ((e = cudaMalloc(reinterpret_cast<void**>(&arena), cap)) != cudaSuccess) {
-        *error = cuda_msg("cudaMalloc (descriptor arena)", e);
-        return false;
-      }
-      arena_cap = cap;
-    }
-    if (scratch_need > scratch_cap) {
-      if (scratch) cudaFree(scratch);
-      scratch = nullptr;
-      scratch_cap = 0;
-      const size_t cap = std::max<size_t>(scratch_need + scratch_need / 2, 1 << 20);
-      if ((e = cudaMalloc(reinterpret_cast<void**>(&scratch), cap)) != cudaSuccess) {
-        *error = cuda_msg("cudaMalloc (blur scratch)", e);
-        return false;
-      }
-      scratch_cap = cap;
-    }
+    *cap = c;
     return true;
+  }
+
+  bool ensure(size_t staging_need, size_t arena_need, size_t scratch_need, std::string* error) {
+    return grow(&staging, &staging_cap, staging_need, true, "cudaMallocHost (descriptor staging)", error) &&
+           grow(&arena, &arena_cap, arena_need, false, "cudaMalloc (descriptor arena)", error) &&
+           grow(&scratch, &scratch_cap, scratch_need, false, "cudaMalloc (blur scratch)", error);
+  }
+};
+
+struct Redactor::Impl {
+  int device = 0;
+  int num_sms = 1;
+  bool coop_supported = false;
+  int blocks_per_sm = 0, blocks_per_sm4 = 0;
+  bool init_ok = false;
+  std::string init_error;
+  Slot slots[2];
+  int cur = 0;
+  cudaEvent_t t0 = nullptr, t1 = nullptr;  // kernel timing (set_timing)
+
+  ~Impl() {
+    for (Slot& s : slots) s.release();
+    if (t0) cudaEventDestroy(t0);
+    if (t1) cudaEventDestroy(t1);
   }
 };
 
@@ -321,14 +414,25 @@ Redactor::Redactor() : impl_(new Impl) {
   int coop = 0;
   if (e == cudaSuccess) e = cudaDeviceGetAttribute(&coop, cudaDevAttrCooperativeLaunch, m.device);
   if (e == cudaSuccess)
-    e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&m.blocks_per_sm, redact_kernel, kThreads, kSmemBytes);
-  if (e == cudaSuccess) e = cudaEventCreateWithFlags(&m.done, cudaEventDisableTiming);
+    e = cudaFuncSetAttribute(redact_kernel<1>, cudaFuncAttributePreferredSharedMemoryCarveout,
+                             cudaSharedmemCarveoutMaxShared);
+  if (e == cudaSuccess)
+    e = cudaFuncSetAttribute(redact_kernel<4>, cudaFuncAttributePreferredSharedMemoryCarveout,
+                             cudaSharedmemCarveoutMaxShared);
+  if (e == cudaSuccess)
+    e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&m.blocks_per_sm, redact_kernel<1>, kThreads, kSmemBytes);
+  if (e == cudaSuccess)
+    e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&m.blocks_per_sm4, redact_kernel<4>, kThreads, kSmemBytes);
+  for (Slot& sl : m.slots)
+    if (e == cudaSuccess) e = cudaEventCreateWithFlags(&sl.done, cudaEventDisableTiming);
+  if (e == cudaSuccess) e = cudaEventCreate(&m.t0);
+  if (e == cudaSuccess) e = cudaEventCreate(&m.t1);
   if (e != cudaSuccess) {
     m.init_error = cuda_msg("CUDA initialisation", e);
     cudaGetLastError();
     return;
   }
-  m.coop_supported = coop != 0 && m.blocks_per_sm > 0;
+  m.coop_supported = coop != 0 && (m.blocks_per_sm > 0 || m.blocks_per_sm4 > 0);
   m.init_ok = true;
 }
 
@@ -338,6 +442,7 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
                       const RedactParams& params, Stream stream_, std::string* error, LaunchStats* stats) {
   std::string dummy;
   if (!error) error = &dummy;
+  const auto t_host = std::chrono::steady_clock::now();
   LaunchStats st;
   st.regions = static_cast<int>(num_regions);
   Impl& m = *impl_;
@@ -454,12 +559,14 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
         j.my = magic_for(j.ry);
         j.scratch = scratch_bytes;
         scratch_bytes += static_cast<long long>(align16(static_cast<size_t>(j.w) * j.h * j.nch));
-        const int rows = std::min(kThreads / j.nch, kSmemBytes / (2 * j.w * j.nch));
-        const int cols = std::min(kThreads / j.nch, kSmemBytes / (2 * j.h * j.nch));
+        // Shared memory per item: 2 buffers of (sequence length) x (lanes padded to a multiple of 4) bytes.
+        const int lanes_w = (kSmemBytes / (2 * j.w)) & ~3, lanes_h = (kSmemBytes / (2 * j.h)) & ~3;
+        const int rows = std::min(kThreads / j.nch, lanes_w / j.nch);
+        const int cols = std::min(kThreads / j.nch, lanes_h / j.nch);
         if (rows < 1 || cols < 1) {
           *error = "region rect " + std::to_string(j.w) + "x" + std::to_string(j.h) +
                    " is too large for the CUDA blur's shared memory (max " +
-                   std::to_string(kSmemBytes / (2 * j.nch)) + " px per side on this plane)";
+                   std::to_string(kSmemBytes / (2 * 4)) + " px per side)";
           return false;
         }
         for (int a = 0; a < j.h; a += rows)
@@ -485,6 +592,15 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   int max_phase_items = 0;
   for (auto& v : phase_items) {
     if (v.empty()) continue;
+    // Largest items first (dynamic fetch then balances the tail).
+    std::stable_sort(v.begin(), v.end(), [&](const DevItem& a, const DevItem& b) {
+      auto cost = [&](const DevItem& t) {
+        const DevPlaneJob& jj = jobs[static_cast<size_t>(t.job)];
+        const long long len = t.kind == kVBlur ? jj.h : jj.w;
+        return static_cast<long long>(t.n) * jj.nch * len;
+      };
+      return cost(a) > cost(b);
+    });
     Phase ph{static_cast<int>(items.size()), 0};
     items.insert(items.end(), v.begin(), v.end());
     ph.end = static_cast<int>(items.size());
@@ -509,14 +625,17 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   const size_t off_plans = align16(off_jobs + jobs.size() * sizeof(DevPlaneJob));
   const size_t off_items = align16(off_plans + plans.size() * sizeof(RegionPlan));
   const size_t off_phases = align16(off_items + items.size() * sizeof(DevItem));
-  const size_t off_masks = align16(off_phases + phases.size() * sizeof(Phase));
+  const size_t off_counters = align16(off_phases + phases.size() * sizeof(Phase));
+  const size_t off_masks = align16(off_counters + phases.size() * sizeof(int));
   const size_t total = align16(off_masks + mask_floats * sizeof(float));
   st.upload_bytes = total;
   st.scratch_bytes = static_cast<size_t>(scratch_bytes);
-  if (!m.wait_idle(error)) return false;  // staging/arena/scratch are reused: the previous batch must be done
-  if (!m.ensure(total, total, static_cast<size_t>(scratch_bytes), error)) return false;
+  m.cur ^= 1;
+  Slot& sl = m.slots[m.cur];
+  if (!sl.wait_idle(error)) return false;  // this slot's previous batch (two calls ago) must be done
+  if (!sl.ensure(total, total, static_cast<size_t>(scratch_bytes), error)) return false;
 
-  uint8_t* hs = m.staging;
+  uint8_t* hs = sl.staging;
   std::memcpy(hs + off_frames, dframes.data(), dframes.size() * sizeof(DevFrame));
   std::memcpy(hs + off_jobs, jobs.data(), jobs.size() * sizeof(DevPlaneJob));
   {
@@ -527,39 +646,47 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
       if (pl.kind != 2) continue;
       const size_t n = static_cast<size_t>(pl.mask_w) * pl.mask_h;
       std::memcpy(hs + off_masks + mo * sizeof(float), pl.mask, n * sizeof(float));
-      pl.mask = reinterpret_cast<const float*>(m.arena + off_masks + mo * sizeof(float));
+      pl.mask = reinterpret_cast<const float*>(sl.arena + off_masks + mo * sizeof(float));
       mo += n;
     }
   }
   std::memcpy(hs + off_plans, plans.data(), plans.size() * sizeof(RegionPlan));
   std::memcpy(hs + off_items, items.data(), items.size() * sizeof(DevItem));
   std::memcpy(hs + off_phases, phases.data(), phases.size() * sizeof(Phase));
+  std::memset(hs + off_counters, 0, phases.size() * sizeof(int));
 
-  cudaError_t e = cudaMemcpyAsync(m.arena, hs, total, cudaMemcpyHostToDevice, stream);
+  cudaError_t e = cudaMemcpyAsync(sl.arena, hs, total, cudaMemcpyHostToDevice, stream);
   if (e != cudaSuccess) {
     *error = cuda_msg("cudaMemcpyAsync (descriptors)", e);
     return false;
   }
 
   KernelArgs ka;
-  ka.frames = reinterpret_cast<const DevFrame*>(m.arena + off_frames);
-  ka.jobs = reinterpret_cast<const DevPlaneJob*>(m.arena + off_jobs);
-  ka.plans = reinterpret_cast<const RegionPlan*>(m.arena + off_plans);
-  ka.items = reinterpret_cast<const DevItem*>(m.arena + off_items);
-  ka.phases = reinterpret_cast<const Phase*>(m.arena + off_phases);
-  ka.scratch = m.scratch;
+  ka.frames = reinterpret_cast<const DevFrame*>(sl.arena + off_frames);
+  ka.jobs = reinterpret_cast<const DevPlaneJob*>(sl.arena + off_jobs);
+  ka.plans = reinterpret_cast<const RegionPlan*>(sl.arena + off_plans);
+  ka.items = reinterpret_cast<const DevItem*>(sl.arena + off_items);
+  ka.phases = reinterpret_cast<const Phase*>(sl.arena + off_phases);
+  ka.counters = reinterpret_cast<int*>(sl.arena + off_counters);
+  ka.scratch = sl.scratch;
+  if (timing_) cudaEventRecord(m.t0, stream);
   const int nphases = static_cast<int>(phases.size());
 
-  if (m.coop_supported && !force_multi_launch_) {
-    const int grid = std::max(1, std::min(m.blocks_per_sm * m.num_sms, max_phase_items));
+  // Default: the variant register-capped for 4 blocks per SM (measured faster on H100, docs/benchmarks.md).
+  // Tuning knob (benchmarks): FACEMASK_CUDA_OCC=1 selects the uncapped variant (more registers, 2 blocks per SM).
+  const char* occ = std::getenv("FACEMASK_CUDA_OCC");
+  const bool occ4 = !(occ && std::strcmp(occ, "1") == 0) && m.blocks_per_sm4 > 0;
+  const void* kfn = occ4 ? reinterpret_cast<const void*>(redact_kernel<4>) : reinterpret_cast<const void*>(redact_kernel<1>);
+  const int bps = occ4 ? m.blocks_per_sm4 : m.blocks_per_sm;
+  if (m.coop_supported && bps > 0 && !force_multi_launch_) {
+    const int grid = std::max(1, std::min(bps * m.num_sms, max_phase_items));
     int first = 0, end = nphases;
     void* args[] = {&ka, &first, &end};
-    e = cudaLaunchCooperativeKernel(reinterpret_cast<const void*>(redact_kernel), dim3(grid), dim3(kThreads), args,
-                                    kSmemBytes, stream);
+    e = cudaLaunchCooperativeKernel(kfn, dim3(grid), dim3(kThreads), args, kSmemBytes, stream);
     if (e != cudaSuccess) {
       *error = cuda_msg("cudaLaunchCooperativeKernel", e);
       cudaGetLastError();
-      m.pending = cudaEventRecord(m.done, stream) == cudaSuccess;
+      sl.pending = cudaEventRecord(sl.done, stream) == cudaSuccess;
       return false;
     }
     st.launches = 1;
@@ -567,22 +694,30 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   } else {
     for (int ph = 0; ph < nphases; ++ph) {
       const int n = phases[ph].end - phases[ph].begin;
-      redact_kernel<<<n, kThreads, kSmemBytes, stream>>>(ka, ph, ph + 1);
-      e = cudaGetLastError();
+      int first = ph, end = ph + 1;
+      void* args[] = {&ka, &first, &end};
+      e = cudaLaunchKernel(kfn, dim3(n), dim3(kThreads), args, kSmemBytes, stream);
       if (e != cudaSuccess) {
         *error = cuda_msg("redact_kernel launch", e);
-        m.pending = cudaEventRecord(m.done, stream) == cudaSuccess;
+        sl.pending = cudaEventRecord(sl.done, stream) == cudaSuccess;
         return false;
       }
       st.launches++;
     }
   }
-  e = cudaEventRecord(m.done, stream);
+  if (timing_) cudaEventRecord(m.t1, stream);
+  e = cudaEventRecord(sl.done, stream);
   if (e != cudaSuccess) {
     *error = cuda_msg("cudaEventRecord", e);
     return false;
   }
-  m.pending = true;
+  sl.pending = true;
+  st.host_us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t_host).count();
+  if (timing_) {
+    float ms = 0.f;
+    if (cudaEventSynchronize(m.t1) == cudaSuccess && cudaEventElapsedTime(&ms, m.t0, m.t1) == cudaSuccess)
+      st.kernel_us = ms * 1000.0;
+  }
   if (stats) *stats = st;
   return true;
 }

@@ -43,6 +43,8 @@ struct LaunchStats {
   size_t upload_bytes = 0;   // descriptor + mask bytes copied host->device
   size_t scratch_bytes = 0;  // device scratch for the blur's intermediate
   int work_items = 0;        // block work items over all phases
+  double kernel_us = 0;      // with set_timing(true): device time of the launch(es), CUDA events
+  double host_us = 0;        // host time in redact() until the work is enqueued (planning, staging, launch)
 };
 
 /// True when the CUDA runtime sees at least one device; otherwise false with *why set.
@@ -66,11 +68,14 @@ class Redactor {
 
   /// Disable the cooperative single launch (tests/benchmarks compare both paths).
   void set_force_multi_launch(bool on) { force_multi_launch_ = on; }
+  /// Time the launch(es) with CUDA events (synchronises the stream inside redact(); benchmarks only).
+  void set_timing(bool on) { timing_ = on; }
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
   bool force_multi_launch_ = false;
+  bool timing_ = false;
 };
 
 }  // namespace cuda
