@@ -246,7 +246,9 @@ def test_parser_ini_uses_documented_keys(generated, key):
     f = models.get(key)
     assert cp.sections() == [f.name]
     assert set(cp[f.name]) <= _doc_keys()
-    assert cp[f.name]["output-names"] == ";".join(f.output_names)
+    assert "output-names" not in cp[f.name]  # reference names: left to the decoder's lookup (names, shapes)
+    d = nc.default_deployment(f, output_names=[f"out{i}" for i in range(len(f.output_names))])
+    assert nc.parser_ini_sections(d)[f.name]["output-names"] == ";".join(f"out{i}" for i in range(len(f.output_names)))
     assert float(cp[f.name]["nms-iou"]) == f.nms_iou and cp[f.name]["score-threshold"] == "-1"
 
 

@@ -489,14 +489,19 @@ esac
 
 # -- parser INI --------------------------------------------------------------------------------------------------------
 def parser_ini_sections(d: Deployment, mode: str = "bbox") -> dict[str, dict[str, str]]:
-    sec = {
-        "output-names": ";".join(d.output_names),
+    """The [<Family>] section. ``output-names`` is written only when the model's names differ from the family's
+    reference names: without the key the decoder tries the reference names, its fallbacks and the tensor shapes
+    (docs/parser-options.md), whereas a given name must exist."""
+    sec: dict[str, str] = {}
+    if list(d.output_names) != list(d.family.output_names):
+        sec["output-names"] = ";".join(d.output_names)
+    sec.update({
         "score-threshold": "-1",
         "nms-iou": _num(d.nms_iou),
         "top-k": str(d.top_k),
         "mask-width": str(d.mask_size[0]),
         "mask-height": str(d.mask_size[1]),
-    }
+    })
     out = {d.family.name: sec}
     validate_parser_ini(out)
     return out
@@ -521,6 +526,11 @@ def render_parser_ini(d: Deployment) -> str:
     body = []
     for s, kv in parser_ini_sections(d).items():
         body.append(f"[{s}]")
+        if "output-names" not in kv:
+            body.append(f"# output-names = {';'.join(d.family.output_names)}   (reference names; unset = those, the "
+                        "decoder's fallbacks, then by shape)")
+        else:
+            body.append(f"# output names of this model, in the role order {'; '.join(d.family.output_roles)}")
         body += [f"{k} = {v}" for k, v in kv.items()]
     return head + "\n".join(body) + "\n"
 
