@@ -166,46 +166,12 @@ struct Workspace {
   std::vector<uint8_t> red;    // redacted value per plane-rect pixel and channel
   std::vector<uint8_t> tmp;    // second buffer for blur passes
   std::vector<uint32_t> acc;   // prefix / column sums
-  std::vector<uint8_t> pad;    // padded row
+  std::vector<uint8_t> t0, t1; // transposed single-channel planes (horizontal passes)
 };
 
 inline uint8_t div_round(uint32_t n, float inv) {
   // floor(n / d) for n < 256 d, d <= 2047 (exact: see the error bound in the notes of redact.hpp's spec comment).
   return static_cast<uint8_t>(static_cast<int>(static_cast<float>(n) * inv + 1e-4f));
-}
-
-// Three horizontal box passes over every row of a w x h x NC buffer (in place). Running sums in registers.
-template <int NC>
-void hpasses(uint8_t* buf, int w, int h, int r, Workspace& ws) {
-  const int d = 2 * r + 1;
-  const float inv = 1.f / static_cast<float>(d);
-  const int padw = w + 2 * r + 1;  // one extra sample so the last update reads in bounds
-  ws.pad.resize(static_cast<size_t>(padw) * NC);
-  uint8_t* pad = ws.pad.data();
-  const uint32_t rr = static_cast<uint32_t>(r);
-  for (int y = 0; y < h; ++y) {
-    uint8_t* row = buf + static_cast<size_t>(y) * w * NC;
-    for (int pass = 0; pass < 3; ++pass) {
-      for (int k = 0; k < r; ++k) std::memcpy(pad + static_cast<size_t>(k) * NC, row, NC);
-      std::memcpy(pad + static_cast<size_t>(r) * NC, row, static_cast<size_t>(w) * NC);
-      for (int k = 0; k <= r; ++k) {
-        std::memcpy(pad + static_cast<size_t>(r + w + k) * NC, row + static_cast<size_t>(w - 1) * NC, NC);
-      }
-      uint32_t sum[NC];
-      for (int c = 0; c < NC; ++c) sum[c] = 0;
-      for (int k = 0; k < d; ++k) {
-        for (int c = 0; c < NC; ++c) sum[c] += pad[k * NC + c];
-      }
-      const uint8_t* add = pad + static_cast<size_t>(d) * NC;
-      const uint8_t* sub = pad;
-      for (int x = 0; x < w; ++x) {
-        for (int c = 0; c < NC; ++c) {
-          row[x * NC + c] = div_round(sum[c] + rr, inv);
-          sum[c] += static_cast<uint32_t>(add[x * NC + c]) - sub[x * NC + c];
-        }
-      }
-    }
-  }
 }
 
 // One vertical box pass: src -> dst, both w x h x nc.
@@ -229,6 +195,43 @@ void vpass(const uint8_t* src, uint8_t* dst, int w, int h, int nc, int r, Worksp
       const uint8_t* add = src + static_cast<size_t>(std::min(y + r + 1, h - 1)) * m;
       const uint8_t* sub = src + static_cast<size_t>(std::max(y - r, 0)) * m;
       for (int i = 0; i < m; ++i) acc[i] = acc[i] + add[i] - sub[i];
+    }
+  }
+}
+
+// The three horizontal box passes, computed as vertical passes (vectorised across the row) on a
+// transposed copy of each channel. Same integer results.
+template <int NC>
+void hpasses_transposed(uint8_t* buf, int w, int h, int r, Workspace& ws) {
+  const size_t n = static_cast<size_t>(w) * h;
+  ws.t0.resize(n);
+  ws.t1.resize(n);
+  uint8_t* t0 = ws.t0.data();
+  uint8_t* t1 = ws.t1.data();
+  constexpr int T = 32;
+  for (int c = 0; c < NC; ++c) {
+    for (int y0 = 0; y0 < h; y0 += T) {
+      const int y1 = std::min(h, y0 + T);
+      for (int x0 = 0; x0 < w; x0 += T) {
+        const int x1 = std::min(w, x0 + T);
+        for (int y = y0; y < y1; ++y) {
+          const uint8_t* srow = buf + static_cast<size_t>(y) * w * NC + c;
+          for (int x = x0; x < x1; ++x) t0[static_cast<size_t>(x) * h + y] = srow[static_cast<size_t>(x) * NC];
+        }
+      }
+    }
+    vpass(t0, t1, h, w, 1, r, ws);
+    vpass(t1, t0, h, w, 1, r, ws);
+    vpass(t0, t1, h, w, 1, r, ws);
+    for (int x0 = 0; x0 < w; x0 += T) {
+      const int x1 = std::min(w, x0 + T);
+      for (int y0 = 0; y0 < h; y0 += T) {
+        const int y1 = std::min(h, y0 + T);
+        for (int x = x0; x < x1; ++x) {
+          const uint8_t* trow = t1 + static_cast<size_t>(x) * h;
+          for (int y = y0; y < y1; ++y) buf[(static_cast<size_t>(y) * w + x) * NC + c] = trow[y];
+        }
+      }
     }
   }
 }
@@ -288,13 +291,12 @@ bool alpha_span_soft(const RegionPlan& pl, int px0, int sx, float fy, float feat
   if (x1 <= x0) return false;
   const Ellipse e = pl.ellipse;
   const float c = pl.ca, s = pl.sa, fsx = static_cast<float>(sx);
-  int acc = 0;
   for (int x = x0; x < x1; ++x) {
     const float fx = (static_cast<float>(px0 + x) + 0.5f) * fsx;
-    const int a8 = static_cast<int>(ellipse_alpha_soft(e, c, s, fx, fy, feather) * 255.f + 0.5f);
-    a[x] = static_cast<uint8_t>(a8);
-    acc |= a8;
+    a[x] = static_cast<uint8_t>(static_cast<int>(ellipse_alpha_soft(e, c, s, fx, fy, feather) * 255.f + 0.5f));
   }
+  unsigned acc = 0;
+  for (int x = x0; x < x1; ++x) acc |= a[x];
   return acc != 0;
 }
 
@@ -417,7 +419,7 @@ void process_plane_t(const ImageView& img, const FormatInfo& fi, int p, const Re
   }
   if (prm.mode == RedactMode::kBlur) {
     const int rx = plane_radius(pl, sx), ry = plane_radius(pl, sy);
-    hpasses<NC>(red, pw, ph, rx, ws);
+    hpasses_transposed<NC>(red, pw, ph, rx, ws);
     ws.tmp.resize(n);
     vpass(red, ws.tmp.data(), pw, ph, NC, ry, ws);
     vpass(ws.tmp.data(), red, pw, ph, NC, ry, ws);
