@@ -146,6 +146,7 @@ struct Backend {
   // Runtime DeepStream version check.
   std::string version_error;
   guint64 private_copies = 0, in_place = 0;
+  bool outline_warned = false;
 };
 
 const char* sink_caps() {
@@ -565,13 +566,21 @@ GstFlowReturn transform_ip(Backend* b, GstBuffer* buf, const Settings& settings)
     }
 
     // Zones first, then faces (as the system-memory path), one batched launch each, same private stream.
+    // draw-outline is a CPU tuning aid: the CUDA path redacts without it (warned once).
+    facemask::RedactParams fp = settings.params, zp = zone_params(settings.params);
+    if (fp.draw_outline && !b->outline_warned) {
+      GST_ELEMENT_WARNING(el, RESOURCE, SETTINGS, ("draw-outline is ignored on NVMM buffers"),
+                          ("outlines are drawn by the system-memory path only"));
+      b->outline_warned = true;
+    }
+    fp.draw_outline = zp.draw_outline = false;
     if (!zone_regions.empty() &&
         !b->zones->redact(frames.data(), static_cast<int>(frames.size()), zone_regions.data(), zone_regions.size(),
-                          zone_params(settings.params), reinterpret_cast<facemask::cuda::Stream>(b->stream), &err))
+                          zp, reinterpret_cast<facemask::cuda::Stream>(b->stream), &err))
       break;
     if (!face_regions.empty() &&
         !b->faces->redact(frames.data(), static_cast<int>(frames.size()), face_regions.data(), face_regions.size(),
-                          settings.params, reinterpret_cast<facemask::cuda::Stream>(b->stream), &err))
+                          fp, reinterpret_cast<facemask::cuda::Stream>(b->stream), &err))
       break;
     const cudaError_t e = cudaStreamSynchronize(b->stream);  // finish before pushing downstream
     if (e != cudaSuccess) err = std::string("CUDA redaction: ") + cudaGetErrorString(e);
