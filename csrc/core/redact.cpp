@@ -175,6 +175,9 @@ inline uint8_t div_round(uint32_t n, float inv) {
 }
 
 // One vertical box pass: src -> dst, both w x h x nc.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+__attribute__((target_clones("avx2", "default")))
+#endif
 void vpass(const uint8_t* src, uint8_t* dst, int w, int h, int nc, int r, Workspace& ws) {
   const int d = 2 * r + 1;
   const float inv = 1.f / static_cast<float>(d);
