@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -105,6 +106,11 @@ std::vector<facemask::ImageView> split_frames(const DeviceArray& a, facemask::Pi
   return out;
 }
 
+std::mutex& redactor_mutex() {  // the Redactor is not thread-safe and the GIL is released around it
+  static std::mutex m;
+  return m;
+}
+
 facemask::cuda::Redactor& redactor() {
   static std::unique_ptr<facemask::cuda::Redactor> r;
   if (!r) r.reset(new facemask::cuda::Redactor);
@@ -198,14 +204,15 @@ void init_cuda(py::module_& m) {
           if (d.contains("mask_threshold")) br.mask_threshold = py::cast<float>(d["mask_threshold"]);
           regs.push_back(br);
         }
-        facemask::cuda::Redactor& r = redactor();
-        r.set_force_multi_launch(multi_launch);
-        r.set_timing(timing);
         facemask::cuda::LaunchStats st;
         std::string err;
         bool ok;
         {
           py::gil_scoped_release nogil;
+          std::lock_guard<std::mutex> guard(redactor_mutex());
+          facemask::cuda::Redactor& r = redactor();
+          r.set_force_multi_launch(multi_launch);
+          r.set_timing(timing);
           ok = r.redact(views.data(), static_cast<int>(views.size()), regs.data(), regs.size(), p,
                         reinterpret_cast<facemask::cuda::Stream>(stream), &err, &st);
           if (ok && synchronize) {
