@@ -40,6 +40,10 @@ struct State {
   guint64 regions_redacted = 0;
   guint64 frames_redacted = 0;
   guint64 frames_skipped = 0;
+  // NVMM tensor-meta mode (read by the NVMM backend through these properties)
+  std::string tensor_family;
+  int tensor_gie_id = -1;
+  float tensor_threshold = 0.5f;
 #if FACEMASK_HAVE_NVMM
   facemask_gst::nvmm::Backend* nvmm = nullptr;
   bool nvmm_active = false;
@@ -76,6 +80,9 @@ enum {
   PROP_FRAMES_REDACTED,
   PROP_FRAMES_SKIPPED,
   PROP_BUILD_INFO,
+  PROP_TENSOR_META_FAMILY,
+  PROP_TENSOR_META_GIE_ID,
+  PROP_TENSOR_META_THRESHOLD,
 };
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -162,6 +169,13 @@ static void gst_facemaskblur_set_property(GObject* object, guint prop_id, const 
     }
     case PROP_HOLD_FRAMES: st.settings.hold_frames = g_value_get_int(value); break;
     case PROP_DRAW_OUTLINE: p.draw_outline = g_value_get_boolean(value); break;
+    case PROP_TENSOR_META_FAMILY: {
+      const gchar* s = g_value_get_string(value);
+      st.tensor_family = s ? s : "";
+      break;
+    }
+    case PROP_TENSOR_META_GIE_ID: st.tensor_gie_id = g_value_get_int(value); break;
+    case PROP_TENSOR_META_THRESHOLD: st.tensor_threshold = g_value_get_float(value); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK(self);
@@ -191,6 +205,9 @@ static void gst_facemaskblur_get_property(GObject* object, guint prop_id, GValue
     case PROP_FRAMES_REDACTED: g_value_set_uint64(value, st.frames_redacted); break;
     case PROP_FRAMES_SKIPPED: g_value_set_uint64(value, st.frames_skipped); break;
     case PROP_BUILD_INFO: g_value_set_string(value, FACEMASK_BUILD_INFO); break;
+    case PROP_TENSOR_META_FAMILY: g_value_set_string(value, st.tensor_family.c_str()); break;
+    case PROP_TENSOR_META_GIE_ID: g_value_set_int(value, st.tensor_gie_id); break;
+    case PROP_TENSOR_META_THRESHOLD: g_value_set_float(value, st.tensor_threshold); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK(self);
@@ -473,6 +490,29 @@ static void gst_facemaskblur_class_init(GstFaceMaskBlurClass* klass) {
                           "How this plugin was built: version, CUDA kernels yes/no, DeepStream ABI of the NVMM backend "
                           "or 'not built', GstAnalytics support",
                           FACEMASK_BUILD_INFO, ro));
+
+  const GParamFlags rw_ready = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+                                                        GST_PARAM_MUTABLE_READY);
+  g_object_class_install_property(
+      gobject_class, PROP_TENSOR_META_FAMILY,
+      g_param_spec_string("tensor-meta-family", "Tensor-meta model family",
+                          "DeepStream NVMM backend only (ignored for system memory): decode nvinfer's "
+                          "output-tensor-meta with this face-model family (CenterFace, RetinaFace, Scrfd, YuNet, "
+                          "YoloV5Face, YoloV8Face, BlazeFace), create the face object metas and FACEMASK.LANDMARKS "
+                          "itself; empty = off (objects come from nvinfer's parse function)",
+                          "", rw_ready));
+  g_object_class_install_property(
+      gobject_class, PROP_TENSOR_META_GIE_ID,
+      g_param_spec_int("tensor-meta-gie-id", "Tensor-meta GIE id",
+                       "DeepStream NVMM backend, tensor-meta mode: unique id of the nvinfer whose tensor meta is "
+                       "decoded (-1 = the first found per frame)",
+                       -1, G_MAXINT, -1, rw_ready));
+  g_object_class_install_property(
+      gobject_class, PROP_TENSOR_META_THRESHOLD,
+      g_param_spec_float("tensor-meta-threshold", "Tensor-meta score threshold",
+                         "DeepStream NVMM backend, tensor-meta mode: faces scoring below this are dropped before "
+                         "NMS",
+                         0.f, 1.f, 0.5f, rw_ready));
 
   gst_element_class_set_static_metadata(
       element_class, "Face redaction", "Filter/Effect/Video",
