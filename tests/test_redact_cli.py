@@ -192,3 +192,10 @@ def test_redact_video_errors(model, clip, tmp_path, args, msg):
 def test_redact_missing_input(model, tmp_path):
     r = _cli(tmp_path / "none.mp4", "--model", model)
     assert r.returncode == 1 and "does not exist" in r.stderr
+
+
+def test_redact_not_a_video(model, tmp_path):
+    bad = tmp_path / "bad.mp4"
+    bad.write_text("not a video")
+    r = _cli(bad, "--model", model, "-o", tmp_path / "o.mp4", timeout=120)
+    assert r.returncode == 1 and "decoding" in r.stderr and "Traceback" not in r.stderr

@@ -625,6 +625,11 @@ def redact_video(src: Path, dst: Path, opts: RedactOptions, progress: bool = Tru
                 raise RedactError(f"redact/encode: {err.message} ({dbg})")
         finally:
             stop.set()
+            try:  # unblock a decode thread waiting on a full queue
+                while True:
+                    frames_q.get_nowait()
+            except queue.Empty:
+                pass
             prog.close(stats.faces)
             dec.set_state(Gst.State.NULL)
             out.set_state(Gst.State.NULL)
