@@ -331,13 +331,24 @@ def main():
         log(f"{fmt}: kernel only (events around the launch) {r['kernel_only_us']:.1f} us; C++ host planning + enqueue "
             f"{r['host_us']:.1f} us")
         # Uncapped variant (FACEMASK_CUDA_OCC=1, 2 blocks/SM) vs the default (capped to 4 blocks/SM): same bytes.
-        a, b = frames.clone(), frames.clone()
+        base = frames.clone()
+        a, b = base.clone(), base.clone()
         native.cuda_redact(a, fmt, regions, stream=stream)
         os.environ["FACEMASK_CUDA_OCC"] = "1"
         native.cuda_redact(b, fmt, regions, stream=stream)
         kt4 = [native.cuda_redact(frames, fmt, regions, stream=stream, timing=True) for _ in range(20)]
         del os.environ["FACEMASK_CUDA_OCC"]
         r["kernel_only_us_occ1"] = statistics.median(k["kernel_us"] for k in kt4)
+        for lanes in (32, 64, 256):  # work-item size knob: kernel time and identical bytes
+            os.environ["FACEMASK_CUDA_MAXLANES"] = str(lanes)
+            c = base.clone()
+            native.cuda_redact(c, fmt, regions, stream=stream)
+            kl = [native.cuda_redact(frames, fmt, regions, stream=stream, timing=True) for _ in range(20)]
+            del os.environ["FACEMASK_CUDA_MAXLANES"]
+            r[f"kernel_only_us_maxlanes{lanes}"] = statistics.median(k["kernel_us"] for k in kl)
+            r[f"maxlanes{lanes}_identical"] = bool(torch.equal(a, c))
+            log(f"{fmt}: max lanes {lanes}: kernel {r[f'kernel_only_us_maxlanes{lanes}']:.1f} us, identical "
+                f"{r[f'maxlanes{lanes}_identical']}")
         r["occ1_identical"] = bool(torch.equal(a, b))
         log(f"{fmt}: uncapped variant kernel {r['kernel_only_us_occ1']:.1f} us, identical output {r['occ1_identical']}")
         ours, ts = time_cuda(lambda: native.cuda_redact(frames, fmt, regions, stream=stream, synchronize=False),

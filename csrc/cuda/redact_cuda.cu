@@ -522,10 +522,15 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   std::vector<std::vector<DevItem>> phase_items(static_cast<size_t>(num_waves) * 2);
   long long scratch_bytes = 0;
   const bool blur = params.mode == RedactMode::kBlur;
+  // Lanes per work item: measured on H100 (docs/benchmarks.md) 32 for YUV/GRAY formats, 64 for RGB formats.
+  // FACEMASK_CUDA_MAXLANES overrides (benchmark knob).
+  int max_lanes_env = 0;
+  if (const char* ml = std::getenv("FACEMASK_CUDA_MAXLANES")) max_lanes_env = std::max(4, std::atoi(ml));
   for (size_t pi = 0; pi < plans.size(); ++pi) {
     const RegionPlan& pl = plans[pi];
     const ImageView& fr = frames[plan_frame[pi]];
     const FormatInfo& fi = format_info(fr.format);
+    const int max_lanes = max_lanes_env > 0 ? max_lanes_env : (fi.yuv ? 32 : 64);
     for (int p = 0; p < fi.num_planes; ++p) {
       const PlaneLayout& lay = fi.planes[p];
       DevPlaneJob j{};
@@ -561,8 +566,10 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
         scratch_bytes += static_cast<long long>(align16(static_cast<size_t>(j.w) * j.h * j.nch));
         // Shared memory per item: 2 buffers of (sequence length) x (lanes padded to a multiple of 4) bytes.
         const int lanes_w = (kSmemBytes / (2 * j.w)) & ~3, lanes_h = (kSmemBytes / (2 * j.h)) & ~3;
-        const int rows = std::min(kThreads / j.nch, lanes_w / j.nch);
-        const int cols = std::min(kThreads / j.nch, lanes_h / j.nch);
+        // Tuning knob (benchmarks): FACEMASK_CUDA_MAXLANES caps the lanes of one work item (smaller items: more of
+        // them, better balance across SMs; larger: less per-item overhead).
+        const int rows = std::min(std::min(kThreads, max_lanes) / j.nch, lanes_w / j.nch);
+        const int cols = std::min(std::min(kThreads, max_lanes) / j.nch, lanes_h / j.nch);
         if (rows < 1 || cols < 1) {
           *error = "region rect " + std::to_string(j.w) + "x" + std::to_string(j.h) +
                    " is too large for the CUDA blur's shared memory (max " +
