@@ -198,4 +198,4 @@ def test_redact_not_a_video(model, tmp_path):
     bad = tmp_path / "bad.mp4"
     bad.write_text("not a video")
     r = _cli(bad, "--model", model, "-o", tmp_path / "o.mp4", timeout=120)
-    assert r.returncode == 1 and "decoding" in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode == 1 and "cannot decode" in r.stderr and "Traceback" not in r.stderr

@@ -524,10 +524,11 @@ def redact_video(src: Path, dst: Path, opts: RedactOptions, progress: bool = Tru
         sink = dec.get_by_name("sink")
         dec.set_state(Gst.State.PAUSED)
         r = dec.get_state(30 * Gst.SECOND)
-        _check_bus(dec.get_bus(), Gst, f"decoding {src}")
-        if r[0] == Gst.StateChangeReturn.FAILURE:
-            dec.set_state(Gst.State.NULL)
-            raise RedactError(f"cannot decode {src} (not a video GStreamer can read?)")
+        msg = dec.get_bus().timed_pop_filtered(
+            (Gst.SECOND if r[0] == Gst.StateChangeReturn.FAILURE else 0), Gst.MessageType.ERROR)
+        if msg is not None or r[0] == Gst.StateChangeReturn.FAILURE:
+            detail = msg.parse_error()[0].message if msg is not None else "not a video GStreamer can read?"
+            raise RedactError(f"cannot decode {src}: {detail}")
         caps = sink.get_static_pad("sink").get_current_caps()
         if caps is None:
             dec.set_state(Gst.State.NULL)
