@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "bindings.hpp"
+#include "core/options.hpp"
 #include "facemask_build_config.h"
 
 namespace py = pybind11;
@@ -395,6 +396,29 @@ void init_parsers(py::module_& m) {
         if (s.empty()) throw py::value_error(lib + " does not export FacemaskParserBuildInfo");
         return json_loads(s);
       }, py::arg("lib"), "The parser library's FacemaskParserBuildInfo() as a dict.");
+  m.def("parse_parser_options", [](const std::string& text, const std::string& source) {
+        const facemask::ParserOptions po = facemask::parse_options_ini(text, source);
+        py::dict fams;
+        for (int i = 0; i < facemask::kNumFamilies; ++i) {
+          const facemask::DecoderOptions& o = po.family[i];
+          py::dict d;
+          d["output_names"] = o.output_names;
+          d["landmark_order"] = o.landmark_order;
+          d["score_threshold"] = o.score_threshold;
+          d["nms_iou"] = o.nms_iou;
+          d["top_k"] = o.top_k;
+          d["mask_width"] = o.mask_width;
+          d["mask_height"] = o.mask_height;
+          d["variant"] = o.variant;
+          fams[facemask::family_name(static_cast<facemask::Family>(i))] = d;
+        }
+        py::dict out;
+        out["families"] = fams;
+        out["errors"] = po.errors;
+        return out;
+      }, py::arg("text"), py::arg("source") = "<text>",
+      "Parse facemask_parser.ini text with the parser library's own reader (csrc/core/options.cpp): returns\n"
+      "dict(families={Family: effective options}, errors=[\"<source>:<line>: problem\", ...]).");
   py::dict h;
   h["deepstream_abi"] = FACEMASK_DS_VERSION_STR;
   h["sizeof_detection_info"] = sizeof(NvDsInferObjectDetectionInfo);
