@@ -292,14 +292,16 @@ def test_options_file_next_to_the_library(parser_lib, tmp_path):
 
 
 def test_options_file_errors_are_logged_once_and_defaults_used(parser_lib, tmp_path):
-    cfg = "[CenterFace]\ntop-k = many\nnms-iou = 2\nbogus = 1\nlandmark-order = 0;1;2\n[NoSuchFamily]\ntop-k=1\n"
+    cfg = ("[CenterFace]\ntop-k = many\nnms-iou = 2\nbogus = 1\nlandmark-order = 0;1;2\n[NoSuchFamily]\ntop-k=1\n"
+           "[RetinaFace]\ntop-k = 0\ntop-k = 200000\n")
     out, lines = _options_run(parser_lib, cfg, tmp_path)
     np.testing.assert_allclose(out["NvDsInferParseCenterFace"]["boxes"], out["a"][0], rtol=1e-4, atol=2e-3)
-    assert len(lines) == 5, lines
+    assert len(lines) == 7, lines  # every problem once, even those differing only in numbers
     text = "\n".join(lines)
-    for needle in ("top-k 'many'", "nms-iou '2'", "unknown key 'bogus'", "landmark-order", "[NoSuchFamily]"):
+    for needle in ("top-k 'many'", "nms-iou '2'", "unknown key 'bogus'", "landmark-order", "[NoSuchFamily]",
+                   "top-k '0'", "top-k '200000'"):
         assert needle in text
-    assert all(":%d:" % i in text for i in (2, 3, 4, 5, 6))  # line numbers
+    assert all(":%d:" % i in text for i in (2, 3, 4, 5, 6, 9, 10))  # line numbers
     out, lines = _options_run(parser_lib, None, tmp_path)  # sanity: no file -> no message
     assert lines == []
 

@@ -58,12 +58,12 @@ std::string dedup_key(const std::string& msg) {
 }
 }  // namespace
 
-void log_once(const std::string& msg) noexcept {
+void log_once(const std::string& msg, bool numbers_matter) noexcept {
   try {
     static std::mutex mu;
     static std::unordered_set<std::string>* seen = new std::unordered_set<std::string>();  // never destroyed
     static bool capped = false;
-    const std::string key = dedup_key(msg);
+    const std::string key = numbers_matter ? "=" + msg : dedup_key(msg);
     std::lock_guard<std::mutex> lock(mu);
     if (seen->count(key)) return;
     if (seen->size() >= kMaxDistinctMessages) {
@@ -115,9 +115,9 @@ void load_options(State* s) {
   if (path.empty()) return;  // built-in defaults, nothing to say
   s->opts = facemask::load_options_file(path);
   if (s->opts.errors.empty())
-    log_once("options from " + path);
+    log_once("options from " + path, true);
   else
-    for (const auto& e : s->opts.errors) log_once("options file error: " + e);
+    for (const auto& e : s->opts.errors) log_once("options file error: " + e, true);  // each line once
 }
 
 // DeepStream release of the process we are loaded into: nvds_version() when libnvds_* is loaded (certain), else the
@@ -173,7 +173,7 @@ void check_runtime_version(State* s) {
       msg += ".";
     }
   }
-  log_once(msg);
+  log_once(msg, true);
 }
 
 const State& state() {

@@ -19,8 +19,9 @@ bool parse_mask(facemask::Family fam, const std::vector<NvDsInferLayerInfo>& lay
                 const NvDsInferParseDetectionParams& params, std::vector<NvDsInferInstanceMaskInfo>& out) noexcept;
 
 /// Logs `msg` to stderr as one "facemask-parser: ..." line the first time it is seen in this process (thread-safe;
-/// messages differing only in numbers count as one; at most 256 distinct ones, then one "suppressed" line).
-void log_once(const std::string& msg) noexcept;
+/// unless `numbers_matter`, messages differing only in numbers count as one; at most 256 distinct ones, then one
+/// "suppressed" line).
+void log_once(const std::string& msg, bool numbers_matter = false) noexcept;
 
 /// JSON build facts (static string).
 const char* build_info_json() noexcept;
