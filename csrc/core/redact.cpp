@@ -383,6 +383,13 @@ void process_plane_t(const ImageView& img, const FormatInfo& fi, int p, const Re
   if (PS == NC && prm.mode != RedactMode::kFill) {
     for (int c = 0; c < NC; ++c) off[c] = c;
   }
+  // Likewise for 4-byte pixels the processed bytes are a contiguous triple (offset 0 or 1): use memory order so the
+  // copy loops below have compile-time offsets.
+  int off0 = 0;
+  if (PS == 4 && NC == 3 && prm.mode != RedactMode::kFill) {
+    off0 = std::min(off[0], std::min(off[1], off[2]));
+    for (int c = 0; c < NC; ++c) off[c] = off0 + c;
+  }
   uint8_t* base = img.data[p];
   const long stride = img.stride[p];
   auto pix = [&](int x, int y) { return base + (py0 + y) * stride + static_cast<long>(px0 + x) * PS; };
@@ -415,8 +422,9 @@ void process_plane_t(const ImageView& img, const FormatInfo& fi, int p, const Re
     if (PS == NC) {
       std::memcpy(o, src, static_cast<size_t>(pw) * NC);
     } else {
+      const uint8_t* sb = src + off0;
       for (int x = 0; x < pw; ++x) {
-        for (int c = 0; c < NC; ++c) o[x * NC + c] = src[x * PS + off[c]];
+        for (int c = 0; c < NC; ++c) o[x * NC + c] = sb[x * PS + c];
       }
     }
   }
@@ -542,7 +550,7 @@ bool redact(const ImageView& img, const Region* regions, size_t num_regions, con
   if (img.width == 0 || img.height == 0) return true;
 
   const FormatInfo& fi = format_info(img.format);
-  Workspace ws;
+  static thread_local Workspace ws;  // reused between frames (no page faults per frame); per thread, so reentrant
   for (size_t i = 0; i < num_regions; ++i) {
     const RegionPlan pl = plan_region(regions[i], params, img.width, img.height);
     if (pl.empty) continue;
