@@ -167,6 +167,9 @@ struct Workspace {
   std::vector<uint8_t> tmp;    // second buffer for blur passes
   std::vector<uint32_t> acc;   // prefix / column sums
   std::vector<uint8_t> t0, t1; // transposed single-channel planes (horizontal passes)
+  // ws.alpha currently holds the coverage of this plane rect/subsampling (I420/YV12: U and V share it)
+  bool alpha_valid = false, alpha_any = false;
+  int alpha_key[6] = {0, 0, 0, 0, 0, 0};
 };
 
 inline uint8_t div_round(uint32_t n, float inv) {
@@ -374,7 +377,13 @@ void process_plane_t(const ImageView& img, const FormatInfo& fi, int p, const Re
   const int px1 = std::min(plw, (pl.x1 + sx - 1) / sx), py1 = std::min(plh, (pl.y1 + sy - 1) / sy);
   const int pw = px1 - px0, ph = py1 - py0;
   if (pw <= 0 || ph <= 0) return;
-  if (!compute_alpha(pl, px0, py0, pw, ph, sx, sy, pl.feather_px, ws)) return;
+  const int key[6] = {px0, py0, pw, ph, sx, sy};
+  if (!(ws.alpha_valid && std::equal(key, key + 6, ws.alpha_key))) {
+    ws.alpha_any = compute_alpha(pl, px0, py0, pw, ph, sx, sy, pl.feather_px, ws);
+    std::copy(key, key + 6, ws.alpha_key);
+    ws.alpha_valid = true;
+  }
+  if (!ws.alpha_any) return;
 
   int off[NC];
   for (int c = 0; c < NC; ++c) off[c] = L.offset[c];
@@ -555,7 +564,9 @@ bool redact(const ImageView& img, const Region* regions, size_t num_regions, con
     const RegionPlan pl = plan_region(regions[i], params, img.width, img.height);
     if (pl.empty) continue;
     if (stats) stats->regions_drawn++;
+    ws.alpha_valid = false;
     for (int p = 0; p < fi.num_planes; ++p) process_plane(img, fi, p, pl, params, ws);
+    ws.alpha_valid = false;
     if (params.draw_outline) draw_outline(img, fi, pl, params, ws);
   }
   return true;
