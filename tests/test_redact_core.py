@@ -285,3 +285,32 @@ def test_hold_tracker(native):
     out = h.update(b)
     assert len(out) == 2                                      # the vanished face is still held
     assert len(native.HoldTracker(0).update(a)) == 1
+
+
+# ---- randomised: any box, any format, any mode --------------------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_coord = st.floats(min_value=-80, max_value=120, allow_nan=False, allow_infinity=False, width=32)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(fmt=st.sampled_from(orc.FORMATS), mode=st.sampled_from(MODES), shape=st.sampled_from(SHAPES),
+       w=st.integers(1, 41), h=st.integers(1, 37),
+       boxes=st.lists(st.tuples(_coord, _coord, _coord, _coord), min_size=0, max_size=3),
+       strength=st.sampled_from([0.0, 0.3, 1.0, 4.0]), margin=st.sampled_from([0.0, 0.5, 1.3, 3.0]),
+       feather=st.sampled_from([0.0, 0.1, 0.6]), seed=st.integers(0, 2**16))
+def test_random_regions_match_oracle(native, fmt, mode, shape, w, h, boxes, strength, margin, feather, seed):
+    planes = orc.random_planes(fmt, w, h, np.random.default_rng(seed))
+    b = np.array(boxes, np.float32).reshape(-1, 4)
+    # half of the boxes as given (often degenerate), half made proper
+    proper = b.copy()
+    proper[:, 2:] = np.maximum(b[:, 2:], b[:, :2] + 0.75)
+    b = np.where((np.arange(len(b)) % 2 == 0)[:, None], b, proper)
+    exp = orc.redact(planes, fmt, w, h, b, mode=mode, shape=shape, strength=strength, margin=margin,
+                     feather=feather)
+    got = [p.copy() for p in planes]
+    native.redact(got, fmt, w, h, b, mode=mode, shape=shape, strength=strength, margin=margin, feather=feather)
+    for g, e in zip(got, exp):
+        assert np.abs(g.astype(int) - e.astype(int)).max() <= 1

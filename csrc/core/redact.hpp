@@ -134,7 +134,10 @@ FACEMASK_HD inline float region_alpha_f(const RegionPlan& pl, float px, float py
     const float mx = pl.bcx - pl.bhw, my = pl.bcy - pl.bhh;
     const float fj = (px - mx) / (2.f * pl.bhw) * pl.mask_w;
     const float fi = (py - my) / (2.f * pl.bhh) * pl.mask_h;
-    if (!(fj >= 0.f) || !(fi >= 0.f)) return 0.f;
+    // (range check before the cast: fj may be huge or NaN for degenerate rects)
+    if (!(fj >= 0.f && fj < static_cast<float>(pl.mask_w) && fi >= 0.f && fi < static_cast<float>(pl.mask_h))) {
+      return 0.f;
+    }
     const int j = static_cast<int>(fj), i = static_cast<int>(fi);
     if (j >= pl.mask_w || i >= pl.mask_h) return 0.f;
     return pl.mask[i * pl.mask_w + j] > pl.mask_threshold ? 1.f : 0.f;
@@ -145,7 +148,7 @@ FACEMASK_HD inline float region_alpha_f(const RegionPlan& pl, float px, float py
   const float sd = dx > dy ? dx : dy;
   if (!(feather_px > 0.f)) return sd <= 0.f ? 1.f : 0.f;
   float a = 0.5f - sd / feather_px;
-  return a < 0.f ? 0.f : (a > 1.f ? 1.f : a);
+  return a > 0.f ? (a < 1.f ? a : 1.f) : 0.f;  // NaN -> 0
 }
 
 FACEMASK_HD inline float region_alpha(const RegionPlan& pl, float px, float py) {

