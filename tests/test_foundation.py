@@ -60,6 +60,9 @@ def test_doctor_reports_and_succeeds():
     assert r.returncode == 0, (rep.get("problems"), r.stderr)
     assert rep["parser_library"]["path"].endswith("libnvdsinfer_facemask.so")
     assert rep["gst_plugin"]["gst_inspect_finds_facemaskblur"] is True
+    # the plugin's own statement of its build: CUDA yes/no and the NVMM backend's DeepStream ABI (or not built)
+    assert "NVMM backend" in rep["gst_plugin"]["build_info"] and "CUDA kernels" in rep["gst_plugin"]["build_info"]
+    assert rep["parser_library"]["deepstream_abi"] == rep["native_module"]["deepstream_abi"]
     for k in ("python", "gstreamer", "cuda_driver", "cuda_runtime", "deepstream", "tensorrt", "onnxruntime"):
         assert rep[k]
 

@@ -108,11 +108,14 @@ def _inspect(env: dict) -> tuple[bool, str]:
     r = subprocess.run([exe, "facemaskblur"], capture_output=True, text=True, env=env)
     if r.returncode != 0:
         return False, (r.stderr or r.stdout).strip().splitlines()[-1] if (r.stderr or r.stdout) else "not found"
-    abi = ""
-    for line in r.stdout.splitlines():
-        if "deepstream" in line.lower() and "abi" in line.lower():
-            abi = line.strip()
-    return True, abi
+    # The element's read-only `build-info` property states CUDA and the DeepStream ABI of its NVMM backend.
+    lines = r.stdout.splitlines()
+    for i, line in enumerate(lines):
+        if line.strip().startswith("build-info"):
+            for follow in lines[i + 1:i + 4]:
+                if "Default:" in follow:
+                    return True, follow.split("Default:", 1)[1].strip().strip('"')
+    return True, ""
 
 
 def collect() -> tuple[dict, list[str]]:
@@ -148,7 +151,7 @@ def collect() -> tuple[dict, list[str]]:
         ok, detail = _inspect(gst_env())
         rep["gst_plugin"] = {"path": str(plug), "gst_inspect_finds_facemaskblur": ok}
         if detail:
-            rep["gst_plugin"]["detail"] = detail
+            rep["gst_plugin"]["build_info" if ok else "detail"] = detail
         if not ok:
             problems.append(f"gst-inspect-1.0 does not find facemaskblur with `facemask-ds env`: {detail}")
     return rep, problems
