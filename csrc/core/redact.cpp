@@ -164,9 +164,9 @@ namespace {
 struct Workspace {
   std::vector<uint8_t> alpha;  // a8 per plane-rect pixel
   std::vector<uint8_t> red;    // redacted value per plane-rect pixel and channel
-  std::vector<uint8_t> tmp;    // second buffer for blur passes
-  std::vector<uint32_t> acc;   // prefix / column sums
-  std::vector<uint8_t> t0, t1; // transposed single-channel planes (horizontal passes)
+  std::vector<uint32_t> acc;   // column sums (32-bit path)
+  std::vector<uint16_t> acc16; // column sums (16-bit path)
+  std::vector<uint8_t> t0, t1; // blur work buffers (transposed rect for the horizontal passes)
   // ws.alpha currently holds the coverage of this plane rect/subsampling (I420/YV12: U and V share it)
   bool alpha_valid = false, alpha_any = false;
   int alpha_key[6] = {0, 0, 0, 0, 0, 0};
@@ -177,11 +177,68 @@ inline uint8_t div_round(uint32_t n, float inv) {
   return static_cast<uint8_t>(static_cast<int>(static_cast<float>(n) * inv + 1e-4f));
 }
 
+// Exact floor(n / d) for 0 <= n <= 255 d + r (d = 2r + 1 odd, 3 <= d <= 255) as a 16-bit multiply-high and a shift:
+// q = (n * m) >> (16 + s) with s = floor(log2 d), m = ceil(2^(16+s) / d) < 2^16 (d is odd, never a power of 2).
+// Writing n = q d + rho (rho <= d - 1) and e = m d - 2^k (k = 16 + s):  n m / 2^k = q + rho / d + n e / (d 2^k), so
+// the result is q exactly whenever n_max e < 2^k. usable() checks that bound per radius (it holds for most radii
+// up to 127; the others, and larger radii, take the float path below).
+struct U16Div {
+  uint16_t m = 0;
+  int s = 0;
+  bool usable = false;
+  explicit U16Div(int r) {
+    if (r < 1 || r > 127) return;
+    const uint32_t d = 2u * static_cast<uint32_t>(r) + 1u;
+    while ((2u << s) <= d) ++s;
+    const uint64_t k2 = uint64_t{1} << (16 + s);
+    const uint64_t mm = (k2 + d - 1) / d;
+    const uint64_t e = mm * d - k2;
+    const uint64_t nmax = 255u * d + static_cast<uint32_t>(r);
+    if (mm >= 65536u || nmax >= 65536u || nmax * e >= k2) return;
+    m = static_cast<uint16_t>(mm);
+    usable = true;
+  }
+};
+
+// One output row of vpass_u16: out = floor((acc + r) / d); then acc += add - sub (distinct arrays: vectorises).
+inline void vrow_u16(const uint8_t* __restrict add, const uint8_t* __restrict sub, uint16_t* __restrict acc,
+                     uint8_t* __restrict out, int m, uint16_t rr, uint16_t mul, int sh) {
+  for (int i = 0; i < m; ++i) {
+    const uint32_t n = static_cast<uint16_t>(acc[i] + rr);
+    out[i] = static_cast<uint8_t>(static_cast<uint16_t>((n * mul) >> 16) >> sh);
+    acc[i] = static_cast<uint16_t>(acc[i] + add[i] - sub[i]);
+  }
+}
+
 // One vertical box pass: src -> dst, both w x h x nc.
+// 16-bit running sums (the sum of a (2r+1) window of bytes fits for r <= 127) and the exact multiply-high division:
+// twice the lanes of the 32-bit float path, same integers.
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
 __attribute__((target_clones("avx2", "default")))
 #endif
-void vpass(const uint8_t* src, uint8_t* dst, int w, int h, int nc, int r, Workspace& ws) {
+void vpass_u16(const uint8_t* __restrict src, uint8_t* __restrict dst, int w, int h, int nc, int r, const U16Div& dv,
+               Workspace& ws) {
+  const int m = w * nc;
+  ws.acc16.resize(static_cast<size_t>(m));
+  uint16_t* __restrict acc = ws.acc16.data();
+  const uint16_t r1 = static_cast<uint16_t>(r + 1), rr = static_cast<uint16_t>(r), mul = dv.m;
+  const int sh = dv.s;
+  for (int i = 0; i < m; ++i) acc[i] = static_cast<uint16_t>(src[i] * r1);
+  for (int k = 1; k <= r; ++k) {
+    const uint8_t* rk = src + static_cast<size_t>(std::min(k, h - 1)) * m;
+    for (int i = 0; i < m; ++i) acc[i] = static_cast<uint16_t>(acc[i] + rk[i]);
+  }
+  for (int y = 0; y < h; ++y) {
+    vrow_u16(src + static_cast<size_t>(std::min(y + r + 1, h - 1)) * m,
+             src + static_cast<size_t>(std::max(y - r, 0)) * m, acc, dst + static_cast<size_t>(y) * m, m, rr, mul, sh);
+  }
+}
+
+// One vertical box pass: src -> dst, both w x h x nc (any radius; 32-bit sums, float reciprocal).
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+void vpass_u32(const uint8_t* src, uint8_t* dst, int w, int h, int nc, int r, Workspace& ws) {
   const int d = 2 * r + 1;
   const float inv = 1.f / static_cast<float>(d);
   const int m = w * nc;
@@ -205,41 +262,57 @@ void vpass(const uint8_t* src, uint8_t* dst, int w, int h, int nc, int r, Worksp
   }
 }
 
-// The three horizontal box passes, computed as vertical passes (vectorised across the row) on a
-// transposed copy of each channel. Same integer results.
-template <int NC>
-void hpasses_transposed(uint8_t* buf, int w, int h, int r, Workspace& ws) {
-  const size_t n = static_cast<size_t>(w) * h;
-  ws.t0.resize(n);
-  ws.t1.resize(n);
-  uint8_t* t0 = ws.t0.data();
-  uint8_t* t1 = ws.t1.data();
-  constexpr int T = 32;
-  for (int c = 0; c < NC; ++c) {
-    for (int y0 = 0; y0 < h; y0 += T) {
-      const int y1 = std::min(h, y0 + T);
-      for (int x0 = 0; x0 < w; x0 += T) {
-        const int x1 = std::min(w, x0 + T);
-        for (int y = y0; y < y1; ++y) {
-          const uint8_t* srow = buf + static_cast<size_t>(y) * w * NC + c;
-          for (int x = x0; x < x1; ++x) t0[static_cast<size_t>(x) * h + y] = srow[static_cast<size_t>(x) * NC];
-        }
-      }
-    }
-    vpass(t0, t1, h, w, 1, r, ws);
-    vpass(t1, t0, h, w, 1, r, ws);
-    vpass(t0, t1, h, w, 1, r, ws);
-    for (int x0 = 0; x0 < w; x0 += T) {
-      const int x1 = std::min(w, x0 + T);
-      for (int y0 = 0; y0 < h; y0 += T) {
-        const int y1 = std::min(h, y0 + T);
-        for (int x = x0; x < x1; ++x) {
-          const uint8_t* trow = t1 + static_cast<size_t>(x) * h;
-          for (int y = y0; y < y1; ++y) buf[(static_cast<size_t>(y) * w + x) * NC + c] = trow[y];
+void vpass(const uint8_t* src, uint8_t* dst, int w, int h, int nc, int r, Workspace& ws) {
+  const U16Div dv(r);
+  if (dv.usable) {
+    vpass_u16(src, dst, w, h, nc, r, dv, ws);
+  } else {
+    vpass_u32(src, dst, w, h, nc, r, ws);
+  }
+}
+
+// dst(j, i) = src(i, j) for i < rows, j < cols, in units of NC bytes: the unit at row i, column j of src starts at
+// src + i * sstride + j * SPS, the one at row j, column i of dst at dst + j * dstride + i * NC. Blocked so that both
+// sides stay in cache.
+template <int NC, int SPS>
+void transpose_units(const uint8_t* __restrict src, long sstride, uint8_t* __restrict dst, long dstride, int rows,
+                     int cols) {
+  constexpr int T = 16;
+  for (int i0 = 0; i0 < rows; i0 += T) {
+    const int i1 = std::min(rows, i0 + T);
+    for (int j0 = 0; j0 < cols; j0 += T) {
+      const int j1 = std::min(cols, j0 + T);
+      for (int j = j0; j < j1; ++j) {
+        uint8_t* d = dst + j * dstride;
+        const uint8_t* s = src + static_cast<long>(j) * SPS;
+        for (int i = i0; i < i1; ++i) {
+          for (int c = 0; c < NC; ++c) d[i * NC + c] = s[i * sstride + c];
         }
       }
     }
   }
+}
+
+// Blur of one plane rect: copies the frame's pixels (first processed byte at src, pixel stride PS, row stride
+// sstride) straight into a transposed work buffer (all NC channels of a pixel together), runs the three horizontal
+// passes there as vertical passes (vectorised across the rect's rows and channels), transposes back into `out`
+// (pw x ph x NC, row-major) and runs the three vertical passes. Same integers as the passes written out directly.
+template <int NC, int PS>
+void blur_rect(const uint8_t* src, long sstride, int pw, int ph, int rx, int ry, uint8_t* out, Workspace& ws) {
+  const size_t n = static_cast<size_t>(pw) * ph * NC;
+  ws.t0.resize(n);
+  ws.t1.resize(n);
+  uint8_t* t0 = ws.t0.data();
+  uint8_t* t1 = ws.t1.data();
+  // t0: pw rows (one per x) of ph * NC bytes
+  transpose_units<NC, PS>(src, sstride, t0, static_cast<long>(ph) * NC, ph, pw);
+  vpass(t0, t1, ph, pw, NC, rx, ws);
+  vpass(t1, t0, ph, pw, NC, rx, ws);
+  vpass(t0, t1, ph, pw, NC, rx, ws);
+  transpose_units<NC, NC>(t1, static_cast<long>(ph) * NC, t0, static_cast<long>(pw) * NC, pw, ph);
+  vpass(t0, out, pw, ph, NC, ry, ws);
+  vpass(out, t1, pw, ph, NC, ry, ws);
+  vpass(t1, out, pw, ph, NC, ry, ws);
 }
 
 // Conservative per-row spans for an ellipse plan: frame x ranges where alpha is certainly 0 (outside
@@ -424,28 +497,22 @@ void process_plane_t(const ImageView& img, const FormatInfo& fi, int p, const Re
   const size_t n = static_cast<size_t>(pw) * ph * NC;
   ws.red.resize(n);
   uint8_t* red = ws.red.data();
-  // copy the original values of the plane rect
-  for (int y = 0; y < ph; ++y) {
-    uint8_t* o = red + static_cast<size_t>(y) * pw * NC;
-    const uint8_t* src = pix(0, y);
-    if (PS == NC) {
-      std::memcpy(o, src, static_cast<size_t>(pw) * NC);
-    } else {
-      const uint8_t* sb = src + off0;
-      for (int x = 0; x < pw; ++x) {
-        for (int c = 0; c < NC; ++c) o[x * NC + c] = sb[x * PS + c];
-      }
-    }
-  }
   if (prm.mode == RedactMode::kBlur) {
     const int rx = plane_radius(pl, sx), ry = plane_radius(pl, sy);
-    hpasses_transposed<NC>(red, pw, ph, rx, ws);
-    ws.tmp.resize(n);
-    vpass(red, ws.tmp.data(), pw, ph, NC, ry, ws);
-    vpass(ws.tmp.data(), red, pw, ph, NC, ry, ws);
-    vpass(red, ws.tmp.data(), pw, ph, NC, ry, ws);
-    red = ws.tmp.data();
-  } else {  // pixelate
+    blur_rect<NC, PS>(pix(0, 0) + (PS == NC ? 0 : off0), stride, pw, ph, rx, ry, red, ws);
+  } else {  // pixelate: copy the original values of the plane rect
+    for (int y = 0; y < ph; ++y) {
+      uint8_t* o = red + static_cast<size_t>(y) * pw * NC;
+      const uint8_t* src = pix(0, y);
+      if (PS == NC) {
+        std::memcpy(o, src, static_cast<size_t>(pw) * NC);
+      } else {
+        const uint8_t* sb = src + off0;
+        for (int x = 0; x < pw; ++x) {
+          for (int c = 0; c < NC; ++c) o[x * NC + c] = sb[x * PS + c];
+        }
+      }
+    }
     const int cw = std::max(1, pl.cell / sx), ch = std::max(1, pl.cell / sy);
     for (int cy0 = 0; cy0 < ph; cy0 += ch) {
       const int cy1 = std::min(ph, cy0 + ch);
