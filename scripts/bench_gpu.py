@@ -101,6 +101,27 @@ def roi_bytes(plans, fmt):
     return total
 
 
+def cpu_core_identical(host, fmt, faces):
+    """Redact a fresh device copy of `host` with the kernel and every frame with the CPU core; True if all bytes
+    agree."""
+    d = torch.from_numpy(host).cuda()
+    native.cuda_redact(d, fmt, regions_for(faces), synchronize=True)
+    got = d.cpu().numpy()
+    kw = dict(mode="blur", shape="oval", strength=STRENGTH, margin=MARGIN, feather=FEATHER)
+    same = True
+    for i, fb in enumerate(faces):
+        fr = host[i].copy()
+        planes = [fr[:H], fr[H:].reshape(H // 2, W // 2, 2)] if fmt == "NV12" else [fr]
+        native.redact(planes, fmt, W, H, np.array(fb, np.float32),
+                      landmarks=np.array([landmarks(b) for b in fb], np.float32), **kw)
+        want = np.concatenate([planes[0], planes[1].reshape(H // 2, W)]) if fmt == "NV12" else planes[0]
+        n = int((want != got[i]).sum())
+        if n:
+            log(f"{fmt} frame {i}: {n} bytes differ from the CPU core")
+            same = False
+    return same
+
+
 # ------------------------------------------------------------------------------------------------------------------
 def time_cuda(fn, iters, warmup=3):
     s = torch.cuda.current_stream()
@@ -325,6 +346,9 @@ def main():
 
         st = native.cuda_redact(frames, fmt, regions, stream=stream, synchronize=True)
         r["stats"] = st
+        # Byte identity with the CPU core on this workload (fresh copy of the same input, frame by frame).
+        r["identical_to_cpu_core"] = cpu_core_identical(host, fmt, faces)
+        log(f"{fmt}: GPU output byte-identical to the CPU core on all {N} frames: {r['identical_to_cpu_core']}")
         kt = [native.cuda_redact(frames, fmt, regions, stream=stream, timing=True) for _ in range(20)]
         r["kernel_only_us"] = statistics.median(k["kernel_us"] for k in kt)
         r["host_us"] = statistics.median(k["host_us"] for k in kt)
@@ -349,6 +373,25 @@ def main():
             r[f"maxlanes{lanes}_identical"] = bool(torch.equal(a, c))
             log(f"{fmt}: max lanes {lanes}: kernel {r[f'kernel_only_us_maxlanes{lanes}']:.1f} us, identical "
                 f"{r[f'maxlanes{lanes}_identical']}")
+        for kdiv in (2, 4, 8):  # box-pass chunk length floor r / kdiv: more, shorter units per item
+            os.environ["FACEMASK_CUDA_KDIV"] = str(kdiv)
+            c = base.clone()
+            native.cuda_redact(c, fmt, regions, stream=stream)
+            kl = [native.cuda_redact(frames, fmt, regions, stream=stream, timing=True) for _ in range(20)]
+            del os.environ["FACEMASK_CUDA_KDIV"]
+            r[f"kernel_only_us_kdiv{kdiv}"] = statistics.median(k["kernel_us"] for k in kl)
+            r[f"kdiv{kdiv}_identical"] = bool(torch.equal(a, c))
+            log(f"{fmt}: kdiv {kdiv}: kernel {r[f'kernel_only_us_kdiv{kdiv}']:.1f} us, identical "
+                f"{r[f'kdiv{kdiv}_identical']}")
+        os.environ["FACEMASK_CUDA_NOCLASSIFY"] = "1"  # region_alpha() at every pixel (the previous kernel's way)
+        c = base.clone()
+        native.cuda_redact(c, fmt, regions, stream=stream)
+        kl = [native.cuda_redact(frames, fmt, regions, stream=stream, timing=True) for _ in range(20)]
+        del os.environ["FACEMASK_CUDA_NOCLASSIFY"]
+        r["kernel_only_us_noclassify"] = statistics.median(k["kernel_us"] for k in kl)
+        r["noclassify_identical"] = bool(torch.equal(a, c))
+        log(f"{fmt}: no coverage pre-classification: kernel {r['kernel_only_us_noclassify']:.1f} us, identical "
+            f"{r['noclassify_identical']}")
         r["occ1_identical"] = bool(torch.equal(a, b))
         log(f"{fmt}: uncapped variant kernel {r['kernel_only_us_occ1']:.1f} us, identical output {r['occ1_identical']}")
         ours, ts = time_cuda(lambda: native.cuda_redact(frames, fmt, regions, stream=stream, synchronize=False),

@@ -25,6 +25,7 @@ constexpr int kThreads = 256;           // threads per block
 constexpr int kSmemBytes = 48 * 1024 - 256;  // dynamic shared memory per block (+ static: under the 48 KB no-opt-in limit)
 constexpr int kFillPixelsPerItem = 4096;
 constexpr int kB = 4;                   // rows per batch of independent global loads
+static_assert(kB == 4, "run_hblur packs kB * nch bytes into nch words");
 
 enum ItemKind : int { kHBlur = 0, kVBlur = 1, kPixelCell = 2, kFillRows = 3 };
 
@@ -34,6 +35,8 @@ struct DevFrame {
 };
 
 struct DevPlaneJob {
+  uint8_t* base;       // this plane's data pointer of the frame (no dynamic indexing of DevFrame on the device)
+  long long pstride;   // its row stride in bytes
   int frame, plane, plan;
   int ps, nch;
   int off[3];
@@ -44,6 +47,12 @@ struct DevPlaneJob {
   unsigned mx, my;   // ceil(2^32 / (2r+1)): floor(n / d) == umulhi(n, m) for n < 2^20, d <= 2047
   int cw, chh, ncx;  // pixelate cell on this plane, cells across
   long long scratch;
+  // Coverage pre-classification (ellipse plans only, cf != 0): q2 = normalised ellipse radius^2 computed with
+  // reciprocals; q2 <= qin2 guarantees the core's region_alpha() gives a8 == 255 (out = red exactly), q2 >= qout2
+  // guarantees a8 == 0 (pixel untouched); in between (the feather ramp) region_alpha() itself is evaluated. The
+  // thresholds keep a wide safety band (see cov_thresholds()), so results stay byte-identical to the core.
+  int cf;
+  float ecx, ecy, ec, es, eirx, eiry, qin2, qout2;
 };
 
 struct DevItem {
@@ -62,7 +71,18 @@ struct KernelArgs {
   const Phase* phases;
   int* counters;  // one work counter per phase (zeroed by the upload): blocks fetch items dynamically
   uint8_t* scratch;
+  int kdiv;       // box-pass chunk length floor is max(r / kdiv, 8) (tuning knob, default 1)
 };
+
+// 0: a8 == 0 for sure (untouched), 2: a8 == 255 for sure (out = red), 1: evaluate region_alpha().
+__device__ __forceinline__ int cov_class(const DevPlaneJob& j, float px, float py) {
+  if (!j.cf) return 1;
+  const float dx = px - j.ecx, dy = py - j.ecy;
+  const float a = (j.ec * dx + j.es * dy) * j.eirx;
+  const float b = (j.ec * dy - j.es * dx) * j.eiry;
+  const float q2 = a * a + b * b;
+  return q2 <= j.qin2 ? 2 : (q2 >= j.qout2 ? 0 : 1);  // NaN -> 1 (exact path)
+}
 
 unsigned magic_for(int r) {
   const unsigned long long d = 2ull * static_cast<unsigned>(r) + 1ull;
@@ -114,14 +134,14 @@ __device__ __forceinline__ void box_pass_block(const uint8_t* __restrict__ in, u
   }
 }
 
-__device__ __forceinline__ int chunk_len(int n, int Lp, int r) {
+__device__ __forceinline__ int chunk_len(int n, int Lp, int r, int kdiv) {
   const int per_quad = max(1, static_cast<int>(blockDim.x) / (Lp >> 2));
   const int k = (n + per_quad - 1) / per_quad;
-  return max(k, min(n, max(r, 8)));
+  return max(k, min(n, max(r / kdiv, 8)));
 }
 
-__device__ __forceinline__ void box3_block(uint8_t* a, uint8_t* b, int n, int Lp, int r, unsigned m) {
-  const int K = chunk_len(n, Lp, r);
+__device__ __forceinline__ void box3_block(uint8_t* a, uint8_t* b, int n, int Lp, int r, unsigned m, int kdiv) {
+  const int K = chunk_len(n, Lp, r, kdiv);
   box_pass_block(a, b, n, Lp, K, r, m);
   __syncthreads();
   box_pass_block(b, a, n, Lp, K, r, m);
@@ -130,12 +150,11 @@ __device__ __forceinline__ void box3_block(uint8_t* a, uint8_t* b, int n, int Lp
   __syncthreads();
 }
 
-__device__ __forceinline__ uint8_t* pixel_ptr(const DevFrame& f, const DevPlaneJob& j, int x, int y) {
-  return f.data[j.plane] + static_cast<long long>(y) * f.stride[j.plane] + static_cast<long long>(x) * j.ps;
+__device__ __forceinline__ uint8_t* pixel_ptr(const DevPlaneJob& j, int x, int y) {
+  return j.base + static_cast<long long>(y) * j.pstride + static_cast<long long>(x) * j.ps;
 }
 
 __device__ void run_hblur(const KernelArgs& k, const DevPlaneJob& j, const DevItem& it, uint8_t* smem) {
-  const DevFrame f = k.frames[j.frame];
   const int W = j.w, nch = j.nch, R = it.n, L = ((R * nch) + 3) & ~3;  // L: lanes padded to whole words
   uint8_t* bufA = smem;
   uint8_t* bufB = smem + W * L;
@@ -146,11 +165,28 @@ __device__ void run_hblur(const KernelArgs& k, const DevPlaneJob& j, const DevIt
 #pragma unroll
       for (int b = 0; b < kB; ++b) {
         if (r0 + b < R) {
-          const uint8_t* p = pixel_ptr(f, j, j.x0 + x, j.y0 + it.a + r0 + b);
+          const uint8_t* p = pixel_ptr(j, j.x0 + x, j.y0 + it.a + r0 + b);
 #pragma unroll
           for (int c = 0; c < 3; ++c)
             if (c < nch) v[b][c] = p[j.off[c]];
         }
+      }
+      if (r0 + kB <= R) {  // whole batch: kB * nch bytes = nch aligned words (r0 % 4 == 0, L % 4 == 0)
+        unsigned w0 = 0, w1 = 0, w2 = 0;
+#pragma unroll
+        for (int b = 0; b < kB; ++b)
+#pragma unroll
+          for (int c = 0; c < 3; ++c)
+            if (c < nch) {
+              const int t = b * nch + c;
+              const unsigned bits = static_cast<unsigned>(v[b][c]) << ((t & 3) * 8);
+              if (t < 4) w0 |= bits; else if (t < 8) w1 |= bits; else w2 |= bits;
+            }
+        unsigned* wp = reinterpret_cast<unsigned*>(bufA + x * L + r0 * nch);
+        wp[0] = w0;
+        if (nch > 1) wp[1] = w1;
+        if (nch > 2) wp[2] = w2;
+        continue;
       }
 #pragma unroll
       for (int b = 0; b < kB; ++b) {
@@ -163,7 +199,7 @@ __device__ void run_hblur(const KernelArgs& k, const DevPlaneJob& j, const DevIt
     }
   }
   __syncthreads();
-  box3_block(bufA, bufB, W, L, j.rx, j.mx);
+  box3_block(bufA, bufB, W, L, j.rx, j.mx, k.kdiv);
   for (int r = 0; r < R; ++r) {
     uint8_t* dst = k.scratch + j.scratch + (static_cast<long long>(it.a) + r) * W * nch;
     for (int x = threadIdx.x; x < W; x += blockDim.x)
@@ -172,7 +208,6 @@ __device__ void run_hblur(const KernelArgs& k, const DevPlaneJob& j, const DevIt
 }
 
 __device__ void run_vblur(const KernelArgs& k, const DevPlaneJob& j, const DevItem& it, uint8_t* smem) {
-  const DevFrame f = k.frames[j.frame];
   const int W = j.w, H = j.h, nch = j.nch, C = it.n, Lr = C * nch, L = (Lr + 3) & ~3;  // L: padded lanes
   uint8_t* bufA = smem;
   uint8_t* bufB = smem + H * L;
@@ -193,21 +228,23 @@ __device__ void run_vblur(const KernelArgs& k, const DevPlaneJob& j, const DevIt
     }
   }
   __syncthreads();
-  box3_block(bufA, bufB, H, L, j.ry, j.my);
+  box3_block(bufA, bufB, H, L, j.ry, j.my, k.kdiv);
   const RegionPlan pl = k.plans[j.plan];
   const int xc = threadIdx.x % C, ystep = blockDim.x / C;
   if (static_cast<int>(threadIdx.x) >= ystep * C) return;
   const int X = j.x0 + it.a + xc;
   const float px = (X + 0.5f) * j.sx;
+  uint8_t* const colp = pixel_ptr(j, X, j.y0);
+  const long long fstride = j.pstride;
   for (int y = threadIdx.x / C; y < H; y += ystep * kB) {
     uint8_t v[kB][3];
-    float al[kB];
+    int cls[kB];
 #pragma unroll
-    for (int b = 0; b < kB; ++b) {  // loads first (independent), then coverage, then stores
+    for (int b = 0; b < kB; ++b) {  // classify, then loads of ramp pixels (independent), then stores
       const int yy = y + b * ystep;
-      al[b] = 0.f;
-      if (yy < H) {
-        const uint8_t* p = pixel_ptr(f, j, X, j.y0 + yy);
+      cls[b] = yy < H ? cov_class(j, px, (j.y0 + yy + 0.5f) * j.sy) : 0;
+      if (cls[b] == 1) {
+        const uint8_t* p = colp + yy * fstride;
 #pragma unroll
         for (int c = 0; c < 3; ++c)
           if (c < nch) v[b][c] = p[j.off[c]];
@@ -216,36 +253,45 @@ __device__ void run_vblur(const KernelArgs& k, const DevPlaneJob& j, const DevIt
 #pragma unroll
     for (int b = 0; b < kB; ++b) {
       const int yy = y + b * ystep;
-      if (yy < H) al[b] = region_alpha(pl, px, (j.y0 + yy + 0.5f) * j.sy);
-    }
+      if (cls[b] == 0) continue;
+      uint8_t* p = colp + yy * fstride;
+      const uint8_t* red = bufB + yy * L + xc * nch;
+      if (cls[b] == 2) {
 #pragma unroll
-    for (int b = 0; b < kB; ++b) {
-      const int yy = y + b * ystep;
-      if (yy >= H || static_cast<int>(al[b] * 255.f + 0.5f) == 0) continue;
-      uint8_t* p = pixel_ptr(f, j, X, j.y0 + yy);
+        for (int c = 0; c < 3; ++c)
+          if (c < nch) p[j.off[c]] = red[c];
+        continue;
+      }
+      const float al = region_alpha(pl, px, (j.y0 + yy + 0.5f) * j.sy);
+      if (static_cast<int>(al * 255.f + 0.5f) == 0) continue;
 #pragma unroll
       for (int c = 0; c < 3; ++c)
-        if (c < nch) p[j.off[c]] = composite_u8(v[b][c], bufB[yy * L + xc * nch + c], al[b]);
+        if (c < nch) p[j.off[c]] = composite_u8(v[b][c], red[c], al);
     }
   }
 }
 
 __device__ void run_fill(const KernelArgs& k, const DevPlaneJob& j, const DevItem& it) {
-  const DevFrame f = k.frames[j.frame];
   const RegionPlan pl = k.plans[j.plan];
   const int W = j.w;
   for (int r = 0; r < it.n; ++r)
   for (int x = threadIdx.x; x < W; x += blockDim.x) {
     const int X = j.x0 + x, Y = j.y0 + it.a + r;
-    const float alpha = region_alpha(pl, (X + 0.5f) * j.sx, (Y + 0.5f) * j.sy);
+    const float fx = (X + 0.5f) * j.sx, fy = (Y + 0.5f) * j.sy;
+    const int cls = cov_class(j, fx, fy);
+    if (cls == 0) continue;
+    uint8_t* p = pixel_ptr(j, X, Y);
+    if (cls == 2) {
+      for (int c = 0; c < j.nch; ++c) p[j.off[c]] = static_cast<uint8_t>(j.fill[c]);
+      continue;
+    }
+    const float alpha = region_alpha(pl, fx, fy);
     if (static_cast<int>(alpha * 255.f + 0.5f) == 0) continue;
-    uint8_t* p = pixel_ptr(f, j, X, Y);
     for (int c = 0; c < j.nch; ++c) p[j.off[c]] = composite_u8(p[j.off[c]], static_cast<uint8_t>(j.fill[c]), alpha);
   }
 }
 
 __device__ void run_pixel_cell(const KernelArgs& k, const DevPlaneJob& j, const DevItem& it, uint8_t* smem) {
-  const DevFrame f = k.frames[j.frame];
   const RegionPlan pl = k.plans[j.plan];
   const int ci = it.a / j.ncx, cj = it.a - ci * j.ncx;
   const int cx0 = j.x0 + cj * j.cw, cy0 = j.y0 + ci * j.chh;
@@ -254,7 +300,7 @@ __device__ void run_pixel_cell(const KernelArgs& k, const DevPlaneJob& j, const 
   unsigned sum[3] = {0u, 0u, 0u};
   for (int idx = threadIdx.x; idx < n; idx += blockDim.x) {
     const int r = idx / cwid, x = idx - r * cwid;
-    const uint8_t* p = pixel_ptr(f, j, cx0 + x, cy0 + r);
+    const uint8_t* p = pixel_ptr(j, cx0 + x, cy0 + r);
     for (int c = 0; c < 3; ++c)
       if (c < j.nch) sum[c] += p[j.off[c]];
   }
@@ -278,9 +324,16 @@ __device__ void run_pixel_cell(const KernelArgs& k, const DevPlaneJob& j, const 
   for (int idx = threadIdx.x; idx < n; idx += blockDim.x) {
     const int r = idx / cwid, x = idx - r * cwid;
     const int X = cx0 + x, Y = cy0 + r;
-    const float alpha = region_alpha(pl, (X + 0.5f) * j.sx, (Y + 0.5f) * j.sy);
+    const float fx = (X + 0.5f) * j.sx, fy = (Y + 0.5f) * j.sy;
+    const int cls = cov_class(j, fx, fy);
+    if (cls == 0) continue;
+    uint8_t* p = pixel_ptr(j, X, Y);
+    if (cls == 2) {
+      for (int c = 0; c < j.nch; ++c) p[j.off[c]] = val[c];
+      continue;
+    }
+    const float alpha = region_alpha(pl, fx, fy);
     if (static_cast<int>(alpha * 255.f + 0.5f) == 0) continue;
-    uint8_t* p = pixel_ptr(f, j, X, Y);
     for (int c = 0; c < j.nch; ++c) p[j.off[c]] = composite_u8(p[j.off[c]], val[c], alpha);
   }
 }
@@ -312,6 +365,33 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) redact_kernel(KernelArgs
 }
 
 size_t align16(size_t n) { return (n + 15) & ~static_cast<size_t>(15); }
+
+// Host side of cov_class(). For the core's feathered ellipse, with ux = q cos(t), vy = q sin(t) (q the normalised
+// radius), sd = (q2 - q) / g = (q - 1) / h with h = |(cos t / rx, sin t / ry)| in [1 / rmax, 1 / rmin], so
+// |sd| >= |q - 1| * rmin and sign(sd) = sign(q - 1). a8 == 255 needs sd <= -0.498 f and a8 == 0 needs sd >= 0.498 f
+// (a = 0.5 - sd / f); q <= 1 - 0.55 f / rmin - 1e-3 and q >= 1 + 0.55 f / rmin + 1e-3 imply them with a margin far
+// above float rounding (the 1e-3 in q also covers the reciprocal instead of the core's division). Hard edge
+// (feather <= 0 or non-finite): the core tests ux^2 + vy^2 <= 1; the same 1e-3 band applies. Anything unusual (empty
+// or non-finite ellipse, other shapes): cf = 0, every pixel goes through region_alpha().
+void cov_thresholds(const RegionPlan& pl, DevPlaneJob* j) {
+  j->cf = 0;
+  if (pl.kind != 1 || ellipse_empty(pl.ellipse) || !std::isfinite(pl.ca) || !std::isfinite(pl.sa)) return;
+  const Ellipse& e = pl.ellipse;
+  const double rmin = std::min(e.rx, e.ry), f = pl.feather_px;
+  const bool hard = !(f > 0.0) || !std::isfinite(f);
+  const double band = (hard ? 0.0 : 0.55 * f / rmin) + 1e-3;
+  if (!std::isfinite(band)) return;
+  const double qin = 1.0 - band, qout = 1.0 + band;
+  j->cf = 1;
+  j->ecx = e.cx;
+  j->ecy = e.cy;
+  j->ec = pl.ca;
+  j->es = pl.sa;
+  j->eirx = static_cast<float>(1.0 / e.rx);
+  j->eiry = static_cast<float>(1.0 / e.ry);
+  j->qin2 = qin > 0.0 ? static_cast<float>(qin * qin) : -1.f;
+  j->qout2 = static_cast<float>(qout * qout);
+}
 
 std::string cuda_msg(const char* what, cudaError_t e) {
   return std::string(what) + ": " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")";
@@ -526,6 +606,9 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   // FACEMASK_CUDA_MAXLANES overrides (benchmark knob).
   int max_lanes_env = 0;
   if (const char* ml = std::getenv("FACEMASK_CUDA_MAXLANES")) max_lanes_env = std::max(4, std::atoi(ml));
+  // Tuning knob (benchmarks): FACEMASK_CUDA_NOCLASSIFY=1 evaluates region_alpha() at every pixel (no pre-classes).
+  const char* ncl = std::getenv("FACEMASK_CUDA_NOCLASSIFY");
+  const bool no_classify = ncl && std::strcmp(ncl, "1") == 0;
   for (size_t pi = 0; pi < plans.size(); ++pi) {
     const RegionPlan& pl = plans[pi];
     const ImageView& fr = frames[plan_frame[pi]];
@@ -536,6 +619,8 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
       DevPlaneJob j{};
       j.frame = plan_frame[pi];
       j.plane = p;
+      j.base = fr.data[p];
+      j.pstride = fr.stride[p];
       j.plan = static_cast<int>(pi);
       j.ps = lay.pixel_stride;
       j.nch = lay.num_channels;
@@ -547,6 +632,8 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
       }
       j.sx = lay.sub_x;
       j.sy = lay.sub_y;
+      cov_thresholds(pl, &j);
+      if (no_classify) j.cf = 0;
       const int pw = plane_width(fi, p, fr.width), ph = plane_height(fi, p, fr.height);
       const int px0 = pl.x0 / j.sx, py0 = pl.y0 / j.sy;
       const int px1 = std::min((pl.x1 + j.sx - 1) / j.sx, pw), py1 = std::min((pl.y1 + j.sy - 1) / j.sy, ph);
@@ -676,6 +763,8 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   ka.phases = reinterpret_cast<const Phase*>(sl.arena + off_phases);
   ka.counters = reinterpret_cast<int*>(sl.arena + off_counters);
   ka.scratch = sl.scratch;
+  ka.kdiv = 1;  // tuning knob (benchmarks): FACEMASK_CUDA_KDIV
+  if (const char* kd = std::getenv("FACEMASK_CUDA_KDIV")) ka.kdiv = std::max(1, std::min(64, std::atoi(kd)));
   if (timing_) cudaEventRecord(m.t0, stream);
   const int nphases = static_cast<int>(phases.size());
 
