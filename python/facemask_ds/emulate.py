@@ -27,15 +27,11 @@ import numpy as np
 
 from . import nvinfer_parse
 from .nvinfer_parse import ConfigError, NvinferConfig
+from .nvinfer_preprocess import CV_INTERP, PreprocessError, network_input, nvinfer_scaling
 
 
 class EmulateError(RuntimeError):
     """nvinfer would fail here, or the emulator cannot reproduce what nvinfer would do."""
-
-
-# NvBufSurfTransform_Inter -> OpenCV interpolation (the closest CPU equivalent).
-_CV_INTERP = {0: "INTER_NEAREST", 1: "INTER_LINEAR", 2: "INTER_CUBIC", 3: "INTER_AREA", 4: "INTER_LANCZOS4",
-              5: "INTER_LINEAR", 6: "INTER_LINEAR"}
 
 
 def _cv2():
@@ -142,7 +138,7 @@ class Emulator:
         self.keep_aspect = cfg.get_bool("maintain-aspect-ratio")
         self.symmetric = cfg.get_bool("symmetric-padding")
         self.nhwc = cfg.get_int("network-input-order", 0) == 1
-        self.interp = _CV_INTERP.get(cfg.get_int("scaling-filter", 0), "INTER_LINEAR")
+        self.interp = CV_INTERP.get(cfg.get_int("scaling-filter", 0), "INTER_LINEAR")
         self.crop_to_roi = cfg.get_bool("crop-objects-to-roi-boundary")
         self.filter_out = cfg.get_int_list("filter-out-class-ids")
         self.labels = self._labels()
@@ -212,32 +208,16 @@ class Emulator:
     # ---------------------------------------------------------------------------------------------------------
     def preprocess(self, rgb: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
         """RGB uint8 HxWx3 frame -> (network input [1,C,H,W] float32, nvinfer scaling dict)."""
-        cv2 = _cv2()
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise EmulateError(f"expected an RGB uint8 image HxWx3, got {rgb.dtype} {rgb.shape}")
         H, W = rgb.shape[:2]
         try:
-            s = _native().nvinfer_scaling((0.0, 0.0, float(W), float(H)), self.net_w, self.net_h, self.keep_aspect,
-                                          self.symmetric)
-        except ValueError as e:
-            raise EmulateError(f"cannot scale a {W}x{H} frame to {self.net_w}x{self.net_h}: {e}") from None
-        crop = rgb[s["src_top"]:s["src_top"] + s["src_height"], s["src_left"]:s["src_left"] + s["src_width"]]
-        if self.color_format == 1:
-            crop = crop[:, :, ::-1]
-        elif self.color_format == 2:
-            crop = cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_RGB2GRAY)[:, :, None]
-        resized = cv2.resize(np.ascontiguousarray(crop), (s["dest_width"], s["dest_height"]),
-                             interpolation=getattr(cv2, self.interp))
-        if resized.ndim == 2:
-            resized = resized[:, :, None]
-        canvas = np.zeros((self.net_h, self.net_w, self.net_c), np.uint8)     # black padding, as nvinfer
-        ot, ol = s["offset_top"], s["offset_left"]
-        canvas[ot:ot + s["dest_height"], ol:ol + s["dest_width"]] = resized
-        offs = np.zeros(self.net_c, np.float32)
-        offs[:min(len(self.offsets), self.net_c)] = self.offsets[:self.net_c]
-        x = np.float32(self.net_scale) * (canvas.astype(np.float32) - offs)
-        x = x[None] if self.nhwc else x.transpose(2, 0, 1)[None]
-        return np.ascontiguousarray(x, dtype=np.float32), s
+            s = nvinfer_scaling(W, H, self.net_w, self.net_h, self.keep_aspect, self.symmetric)
+            x = network_input(rgb, s, self.net_w, self.net_h, self.net_c, self.color_format, self.net_scale,
+                              self.offsets, self.interp, self.nhwc)
+        except PreprocessError as e:
+            raise EmulateError(str(e)) from None
+        return x[None], s
 
     def infer(self, tensor: np.ndarray) -> list[tuple[str, np.ndarray]]:
         """Run the model on a [1, ...] tensor; outputs keep their batch dim (the harness rebases per frame)."""

@@ -327,13 +327,17 @@ IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp")
 
 def calibration_batches(folder: Path, batch: int, chw: tuple[int, int, int], pre: Preprocess,
                         max_images: int) -> Iterator[Any]:
-    """Float32 NCHW batches from the images in *folder*, preprocessed as nvinfer does (scale to the network
-    input, stretch or letterbox with black padding, ``y = net-scale-factor * (x - offsets[c])``)."""
+    """Float32 NCHW batches from the images in *folder*, preprocessed exactly as the emulator does it
+    (:mod:`facemask_ds.nvinfer_preprocess`: nvinfer's scaling from the core, black padding,
+    ``y = net-scale-factor * (x - offsets[c])``)."""
     import numpy as np
     try:
         import cv2
+
+        from facemask_ds.nvinfer_preprocess import PreprocessError, network_input, nvinfer_scaling
     except ImportError as e:
-        raise BuildError("INT8 calibration from images needs OpenCV (pip install opencv-python-headless)") from e
+        raise BuildError("INT8 calibration from images needs the facemask-ds package and OpenCV "
+                         "(pip install facemask-ds opencv-python-headless), or an existing calibration cache") from e
     files = sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in IMAGE_EXTS)[:max_images]
     if len(files) < batch:
         raise BuildError(f"{folder}: {len(files)} calibration images, need at least batch-size={batch}")
@@ -343,18 +347,12 @@ def calibration_batches(folder: Path, batch: int, chw: tuple[int, int, int], pre
         bgr = cv2.imread(str(f), cv2.IMREAD_COLOR)
         if bgr is None:
             continue
-        img = bgr if pre.color_format == 1 else bgr[:, :, ::-1]
-        canvas = np.zeros((h, w, 3), np.float32)
-        if pre.maintain_aspect_ratio:
-            r = min(w / img.shape[1], h / img.shape[0])
-            dw, dh = max(1, int(img.shape[1] * r)), max(1, int(img.shape[0] * r))
-            ox, oy = ((w - dw) // 2, (h - dh) // 2) if pre.symmetric_padding else (0, 0)
-            canvas[oy:oy + dh, ox:ox + dw] = cv2.resize(img, (dw, dh), interpolation=cv2.INTER_LINEAR)
-        else:
-            canvas[:] = cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR)
-        # black (0) padding in pixel space, then the same normalisation for every pixel, as nvinfer does
-        x = pre.net_scale_factor * (canvas - np.asarray(pre.offsets[:3], np.float32))
-        buf.append(x.transpose(2, 0, 1)[:c])
+        rgb = np.ascontiguousarray(bgr[:, :, ::-1])
+        try:
+            s = nvinfer_scaling(rgb.shape[1], rgb.shape[0], w, h, pre.maintain_aspect_ratio, pre.symmetric_padding)
+            buf.append(network_input(rgb, s, w, h, c, pre.color_format, pre.net_scale_factor, pre.offsets))
+        except PreprocessError as e:
+            raise BuildError(f"{f}: {e}") from None
         if len(buf) == batch:
             yield np.ascontiguousarray(np.stack(buf), dtype=np.float32)
             buf = []
