@@ -163,6 +163,8 @@ namespace {
 
 struct Workspace {
   std::vector<uint8_t> alpha;  // a8 per plane-rect pixel
+  // per row of alpha: every a8 outside [lo, hi) is 0, every a8 inside [ilo, ihi) (a sub-range) is 255
+  std::vector<int> row_lo, row_hi, row_ilo, row_ihi;
   std::vector<uint8_t> red;    // redacted value per plane-rect pixel and channel
   std::vector<uint32_t> acc;   // column sums (32-bit path)
   std::vector<uint16_t> acc16; // column sums (16-bit path)
@@ -384,6 +386,10 @@ bool alpha_span_soft(const RegionPlan& pl, int px0, int sx, float fy, float feat
 bool compute_alpha(const RegionPlan& pl, int px0, int py0, int pw, int ph, int sx, int sy, float feather,
                    Workspace& ws) {
   ws.alpha.assign(static_cast<size_t>(pw) * ph, 0);
+  ws.row_lo.assign(static_cast<size_t>(ph), 0);
+  ws.row_hi.assign(static_cast<size_t>(ph), 0);
+  ws.row_ilo.assign(static_cast<size_t>(ph), 0);
+  ws.row_ihi.assign(static_cast<size_t>(ph), 0);
   bool any = false;
   const bool spans = pl.kind == 1 && !ellipse_empty(pl.ellipse);
   const bool soft = spans && feather > 0.f && std::isfinite(feather);
@@ -436,8 +442,40 @@ bool compute_alpha(const RegionPlan& pl, int px0, int py0, int pw, int ph, int s
       std::memset(a + ib, 255, static_cast<size_t>(ie - ib));
       any = true;
     }
+    ws.row_lo[static_cast<size_t>(y)] = xb;
+    ws.row_hi[static_cast<size_t>(y)] = xe;
+    ws.row_ilo[static_cast<size_t>(y)] = ie > ib ? ib : xe;
+    ws.row_ihi[static_cast<size_t>(y)] = ie > ib ? ie : xe;
   }
   return any;
+}
+
+// Composite one row span: d[x * PS + c] = (d (255 - a8) + red a8 + 127) / 255 for each processed byte c.
+// Branch-free over the span (vectorises): the formula gives d itself for a8 == 0 and red for a8 == 255, so pixels
+// with alpha 0 are rewritten with their own value; the bytes are identical to skipping them.
+// 16-bit lanes: t = d (255 - a8) + red a8 + 127 <= 255 * 255 + 127 = 65152, and for every t <= 65152
+// t / 255 == (t + 1 + (t >> 8)) >> 8 (checked exhaustively), which vectorises without a division.
+inline uint8_t blend255(uint16_t d, uint16_t red, uint16_t a8) {
+  const uint16_t t = static_cast<uint16_t>(d * static_cast<uint16_t>(255 - a8) + red * a8 + 127);
+  return static_cast<uint8_t>(static_cast<uint16_t>(t + 1 + (t >> 8)) >> 8);
+}
+
+template <int NC, int PS>
+void composite_row(uint8_t* __restrict d, const uint8_t* __restrict a, const uint8_t* __restrict red, int n) {
+  for (int x = 0; x < n; ++x) {
+    const uint16_t a8 = a[x];
+    for (int c = 0; c < NC; ++c) d[x * PS + c] = blend255(d[x * PS + c], red[x * NC + c], a8);
+  }
+}
+
+template <int NC, int PS>
+void composite_row_const(uint8_t* __restrict d, const uint8_t* __restrict a, const uint8_t* v, int n) {
+  uint16_t vv[NC];
+  for (int c = 0; c < NC; ++c) vv[c] = v[c];
+  for (int x = 0; x < n; ++x) {
+    const uint16_t a8 = a[x];
+    for (int c = 0; c < NC; ++c) d[x * PS + c] = blend255(d[x * PS + c], vv[c], a8);
+  }
 }
 
 template <int NC, int PS>
@@ -458,38 +496,31 @@ void process_plane_t(const ImageView& img, const FormatInfo& fi, int p, const Re
   }
   if (!ws.alpha_any) return;
 
-  int off[NC];
-  for (int c = 0; c < NC; ++c) off[c] = L.offset[c];
-  // Blur and pixelate treat channels independently: with every byte of a pixel processed (PS == NC) the channel
-  // order does not matter, so copy whole pixels (fill needs the real component order).
-  if (PS == NC && prm.mode != RedactMode::kFill) {
-    for (int c = 0; c < NC; ++c) off[c] = c;
-  }
-  // Likewise for 4-byte pixels the processed bytes are a contiguous triple (offset 0 or 1): use memory order so the
-  // copy loops below have compile-time offsets.
-  int off0 = 0;
-  if (PS == 4 && NC == 3 && prm.mode != RedactMode::kFill) {
-    off0 = std::min(off[0], std::min(off[1], off[2]));
-    for (int c = 0; c < NC; ++c) off[c] = off0 + c;
-  }
+  // The processed bytes of a pixel are contiguous (4-byte formats: a triple at offset 0 or 1; others: the whole
+  // pixel), so every loop below addresses them in memory order from off0; only fill needs the component order,
+  // which it applies to its colour instead (vm[k] = colour of the byte at off0 + k).
+  int off0 = L.offset[0];
+  for (int c = 1; c < NC; ++c) off0 = std::min(off0, L.offset[c]);
   uint8_t* base = img.data[p];
   const long stride = img.stride[p];
   auto pix = [&](int x, int y) { return base + (py0 + y) * stride + static_cast<long>(px0 + x) * PS; };
 
   if (prm.mode == RedactMode::kFill) {
-    uint8_t v[NC];
-    for (int c = 0; c < NC; ++c) v[c] = fill_value(fi, L.comp[c], prm.fill_rgb[0], prm.fill_rgb[1], prm.fill_rgb[2]);
+    uint8_t vm[NC];
+    for (int c = 0; c < NC; ++c) {
+      vm[L.offset[c] - off0] = fill_value(fi, L.comp[c], prm.fill_rgb[0], prm.fill_rgb[1], prm.fill_rgb[2]);
+    }
     for (int y = 0; y < ph; ++y) {
+      const int lo = ws.row_lo[static_cast<size_t>(y)], hi = ws.row_hi[static_cast<size_t>(y)];
+      if (hi <= lo) continue;
+      const int ilo = ws.row_ilo[static_cast<size_t>(y)], ihi = ws.row_ihi[static_cast<size_t>(y)];
       const uint8_t* a = ws.alpha.data() + static_cast<size_t>(y) * pw;
-      uint8_t* d = pix(0, y);
-      for (int x = 0; x < pw; ++x) {
-        const int a8 = a[x];
-        if (a8 == 0) continue;
-        uint8_t* q = d + static_cast<long>(x) * PS;
-        for (int c = 0; c < NC; ++c) {
-          q[off[c]] = static_cast<uint8_t>((q[off[c]] * (255 - a8) + v[c] * a8 + 127) / 255);
-        }
+      uint8_t* d = pix(0, y) + off0;
+      composite_row_const<NC, PS>(d + static_cast<long>(lo) * PS, a + lo, vm, ilo - lo);
+      for (int x = ilo; x < ihi; ++x) {  // alpha 255: the colour itself
+        for (int c = 0; c < NC; ++c) d[x * PS + c] = vm[c];
       }
+      composite_row_const<NC, PS>(d + static_cast<long>(ihi) * PS, a + ihi, vm, hi - ihi);
     }
     return;
   }
@@ -499,7 +530,7 @@ void process_plane_t(const ImageView& img, const FormatInfo& fi, int p, const Re
   uint8_t* red = ws.red.data();
   if (prm.mode == RedactMode::kBlur) {
     const int rx = plane_radius(pl, sx), ry = plane_radius(pl, sy);
-    blur_rect<NC, PS>(pix(0, 0) + (PS == NC ? 0 : off0), stride, pw, ph, rx, ry, red, ws);
+    blur_rect<NC, PS>(pix(0, 0) + off0, stride, pw, ph, rx, ry, red, ws);
   } else {  // pixelate: copy the original values of the plane rect
     for (int y = 0; y < ph; ++y) {
       uint8_t* o = red + static_cast<size_t>(y) * pw * NC;
@@ -541,21 +572,22 @@ void process_plane_t(const ImageView& img, const FormatInfo& fi, int p, const Re
 
   // composite
   for (int y = 0; y < ph; ++y) {
+    const int lo = ws.row_lo[static_cast<size_t>(y)], hi = ws.row_hi[static_cast<size_t>(y)];
+    if (hi <= lo) continue;
+    const int ilo = ws.row_ilo[static_cast<size_t>(y)], ihi = ws.row_ihi[static_cast<size_t>(y)];
     const uint8_t* a = ws.alpha.data() + static_cast<size_t>(y) * pw;
     const uint8_t* rr = red + static_cast<size_t>(y) * pw * NC;
-    uint8_t* d = pix(0, y);
-    for (int x = 0; x < pw; ++x) {
-      const int a8 = a[x];
-      if (a8 == 0) continue;
-      uint8_t* q = d + static_cast<long>(x) * PS;
-      if (a8 == 255) {
-        for (int c = 0; c < NC; ++c) q[off[c]] = rr[x * NC + c];
-      } else {
-        for (int c = 0; c < NC; ++c) {
-          q[off[c]] = static_cast<uint8_t>((q[off[c]] * (255 - a8) + rr[x * NC + c] * a8 + 127) / 255);
-        }
+    uint8_t* d = pix(0, y) + off0;
+    composite_row<NC, PS>(d + static_cast<long>(lo) * PS, a + lo, rr + static_cast<size_t>(lo) * NC, ilo - lo);
+    if (PS == NC) {  // alpha 255: the redacted value itself
+      std::memcpy(d + static_cast<long>(ilo) * PS, rr + static_cast<size_t>(ilo) * NC,
+                  static_cast<size_t>(ihi - ilo) * NC);
+    } else {
+      for (int x = ilo; x < ihi; ++x) {
+        for (int c = 0; c < NC; ++c) d[x * PS + c] = rr[x * NC + c];
       }
     }
+    composite_row<NC, PS>(d + static_cast<long>(ihi) * PS, a + ihi, rr + static_cast<size_t>(ihi) * NC, hi - ihi);
   }
 }
 
