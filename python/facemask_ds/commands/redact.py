@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                    "CenterFace)")
     p.add_argument("--nms-iou", type=float, help="NMS IoU threshold (default: the family's)")
     p.add_argument("--mode", help="facemaskblur mode (e.g. blur, pixelate, fill)")
-    p.add_argument("--shape", help="facemaskblur shape (e.g. box, ellipse, face)")
+    p.add_argument("--shape", help="facemaskblur shape: box, ellipse or oval (face oval fitted to the landmarks)")
     p.add_argument("--strength", type=float, help="facemaskblur strength")
     p.add_argument("--margin", type=float, help="facemaskblur margin (box enlargement)")
     p.add_argument("--feather", type=float, help="facemaskblur feather")
