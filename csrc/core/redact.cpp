@@ -161,6 +161,14 @@ std::string validate_image(const ImageView& img) {
 
 namespace {
 
+// Hot loops get an AVX2 clone next to the baseline one (GCC, x86-64; chosen at load time). AVX2 alone does not
+// enable FMA contraction, and integer / IEEE float (+ - * / sqrt) results are the same in every clone.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+#define FACEMASK_AVX2_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define FACEMASK_AVX2_CLONES
+#endif
+
 struct Workspace {
   std::vector<uint8_t> alpha;  // a8 per plane-rect pixel
   // per row of alpha: every a8 outside [lo, hi) is 0, every a8 inside [ilo, ihi) (a sub-range) is 255
@@ -215,9 +223,7 @@ inline void vrow_u16(const uint8_t* __restrict add, const uint8_t* __restrict su
 // One vertical box pass: src -> dst, both w x h x nc.
 // 16-bit running sums (the sum of a (2r+1) window of bytes fits for r <= 127) and the exact multiply-high division:
 // twice the lanes of the 32-bit float path, same integers.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
-__attribute__((target_clones("avx2", "default")))
-#endif
+FACEMASK_AVX2_CLONES
 void vpass_u16(const uint8_t* __restrict src, uint8_t* __restrict dst, int w, int h, int nc, int r, const U16Div& dv,
                Workspace& ws) {
   const int m = w * nc;
@@ -237,9 +243,7 @@ void vpass_u16(const uint8_t* __restrict src, uint8_t* __restrict dst, int w, in
 }
 
 // One vertical box pass: src -> dst, both w x h x nc (any radius; 32-bit sums, float reciprocal).
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
-__attribute__((target_clones("avx2", "default")))
-#endif
+FACEMASK_AVX2_CLONES
 void vpass_u32(const uint8_t* src, uint8_t* dst, int w, int h, int nc, int r, Workspace& ws) {
   const int d = 2 * r + 1;
   const float inv = 1.f / static_cast<float>(d);
@@ -368,6 +372,7 @@ RowSpan ellipse_row_span(const RegionPlan& pl, double fy, float feather) {
 
 // a8 of an ellipse plan with feather > 0 for x in [x0, x1) of one row (vectorisable: ellipse_alpha_soft is
 // branch-free; same arithmetic as region_alpha_f). Returns true if any a8 != 0.
+FACEMASK_AVX2_CLONES
 bool alpha_span_soft(const RegionPlan& pl, int px0, int sx, float fy, float feather, uint8_t* a, int x0, int x1) {
   if (x1 <= x0) return false;
   const Ellipse e = pl.ellipse;
@@ -528,43 +533,33 @@ void process_plane_t(const ImageView& img, const FormatInfo& fi, int p, const Re
   const size_t n = static_cast<size_t>(pw) * ph * NC;
   ws.red.resize(n);
   uint8_t* red = ws.red.data();
+  int red_rows_per_band = 1;  // composite reads red row y / red_rows_per_band
   if (prm.mode == RedactMode::kBlur) {
     const int rx = plane_radius(pl, sx), ry = plane_radius(pl, sy);
     blur_rect<NC, PS>(pix(0, 0) + off0, stride, pw, ph, rx, ry, red, ws);
-  } else {  // pixelate: copy the original values of the plane rect
-    for (int y = 0; y < ph; ++y) {
-      uint8_t* o = red + static_cast<size_t>(y) * pw * NC;
-      const uint8_t* src = pix(0, y);
-      if (PS == NC) {
-        std::memcpy(o, src, static_cast<size_t>(pw) * NC);
-      } else {
-        const uint8_t* sb = src + off0;
-        for (int x = 0; x < pw; ++x) {
-          for (int c = 0; c < NC; ++c) o[x * NC + c] = sb[x * PS + c];
-        }
-      }
-    }
+  } else {  // pixelate: one row of cell values per band of ch rows (red row y / ch); frame read, not copied
     const int cw = std::max(1, pl.cell / sx), ch = std::max(1, pl.cell / sy);
-    for (int cy0 = 0; cy0 < ph; cy0 += ch) {
+    red_rows_per_band = ch;
+    const int m = pw * PS;
+    ws.acc.resize(static_cast<size_t>(m));
+    uint32_t* __restrict colsum = ws.acc.data();
+    for (int cy0 = 0, band = 0; cy0 < ph; cy0 += ch, ++band) {
       const int cy1 = std::min(ph, cy0 + ch);
+      // column sums of the band over every byte of the pixels (the unprocessed 4th byte is summed and ignored)
+      std::fill(colsum, colsum + m, 0u);
+      for (int y = cy0; y < cy1; ++y) {
+        const uint8_t* __restrict row = pix(0, y);
+        for (int i = 0; i < m; ++i) colsum[i] += row[i];
+      }
+      uint8_t* out = red + static_cast<size_t>(band) * pw * NC;
       for (int cx0 = 0; cx0 < pw; cx0 += cw) {
         const int cx1 = std::min(pw, cx0 + cw);
-        uint32_t sum[NC];
-        for (int c = 0; c < NC; ++c) sum[c] = 0;
-        for (int y = cy0; y < cy1; ++y) {
-          const uint8_t* rr = red + (static_cast<size_t>(y) * pw + cx0) * NC;
-          for (int x = 0; x < cx1 - cx0; ++x) {
-            for (int c = 0; c < NC; ++c) sum[c] += rr[x * NC + c];
-          }
-        }
         const uint32_t cnt = static_cast<uint32_t>((cy1 - cy0) * (cx1 - cx0));
-        uint8_t v[NC];
-        for (int c = 0; c < NC; ++c) v[c] = static_cast<uint8_t>((sum[c] + cnt / 2) / cnt);
-        for (int y = cy0; y < cy1; ++y) {
-          uint8_t* rr = red + (static_cast<size_t>(y) * pw + cx0) * NC;
-          for (int x = 0; x < cx1 - cx0; ++x) {
-            for (int c = 0; c < NC; ++c) rr[x * NC + c] = v[c];
-          }
+        for (int c = 0; c < NC; ++c) {
+          uint32_t sum = 0;
+          for (int x = cx0; x < cx1; ++x) sum += colsum[x * PS + off0 + c];
+          const uint8_t v = static_cast<uint8_t>((sum + cnt / 2) / cnt);
+          for (int x = cx0; x < cx1; ++x) out[x * NC + c] = v;
         }
       }
     }
@@ -576,7 +571,7 @@ void process_plane_t(const ImageView& img, const FormatInfo& fi, int p, const Re
     if (hi <= lo) continue;
     const int ilo = ws.row_ilo[static_cast<size_t>(y)], ihi = ws.row_ihi[static_cast<size_t>(y)];
     const uint8_t* a = ws.alpha.data() + static_cast<size_t>(y) * pw;
-    const uint8_t* rr = red + static_cast<size_t>(y) * pw * NC;
+    const uint8_t* rr = red + static_cast<size_t>(y / red_rows_per_band) * pw * NC;
     uint8_t* d = pix(0, y) + off0;
     composite_row<NC, PS>(d + static_cast<long>(lo) * PS, a + lo, rr + static_cast<size_t>(lo) * NC, ilo - lo);
     if (PS == NC) {  // alpha 255: the redacted value itself
