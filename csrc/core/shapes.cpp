@@ -125,6 +125,141 @@ RectF ellipse_bounds(const Ellipse& e, float grow) {
   return r;
 }
 
+namespace {
+
+// rasterize_face_oval, after the checks: everything the row loop needs.
+struct OvalRaster {
+  Ellipse e;
+  float c, s;        // cos, sin of e.angle (as ellipse_alpha computes them)
+  float x1, y1;      // box corner
+  float cw, ch;      // cell size
+  float feather;     // finite, > 0
+  int mask_w, mask_h;
+  // q^2 = qa dx^2 + qb dx dy + qc dy^2; rows solve it against t_out / t_in (see rasterize_face_oval)
+  double qa, qb, qc, t_out, t_in;
+  bool has_in;
+  double x0, icw, ia2, cy;
+};
+
+constexpr int kRows = 64;         // rows solved per batch
+constexpr int kCellListCap = 512;  // band cells evaluated per batch
+constexpr int kShortRun = 4;       // band runs up to this long are queued without a data-dependent loop
+
+// The row loop. Written once, compiled twice (baseline and AVX2, below); always inlined into both so each copy is
+// vectorised for its own instruction set. Only IEEE +, -, *, /, sqrt and conversions (no FMA in either target), so
+// both copies give identical results.
+__attribute__((always_inline)) inline void oval_rows(const OvalRaster& P, float* out) {
+  const Ellipse& e = P.e;
+  const float c = P.c, s = P.s, x1 = P.x1, cw = P.cw, feather = P.feather;
+  const int mask_w = P.mask_w;
+  const double wmax = mask_w + 1.0;
+  float ys[kRows];
+  double dys[kRows], lo_out[kRows], hi_out[kRows], lo_in[kRows], hi_in[kRows];
+  int o0s[kRows], o1s[kRows], a0s[kRows], a1s[kRows];
+  int js[kCellListCap];
+  float cys[kCellListCap], vals[kCellListCap];
+  long dst[kCellListCap];
+  int n = 0;
+  auto flush = [&] {
+    // exactly ellipse_alpha's feathered branch at x = x1 + (j + 0.5f) * cw, y: the per-cell definition
+    for (int k = 0; k < n; ++k)
+      vals[k] = ellipse_alpha_soft(e, c, s, x1 + (static_cast<float>(js[k]) + 0.5f) * cw, cys[k], feather);
+    for (int k = 0; k < n; ++k) out[dst[k]] = vals[k];
+    n = 0;
+  };
+  for (int r0 = 0; r0 < P.mask_h; r0 += kRows) {
+    const int m = std::min(kRows, P.mask_h - r0);
+    for (int k = 0; k < m; ++k) ys[k] = P.y1 + (static_cast<float>(r0 + k) + 0.5f) * P.ch;
+    for (int k = 0; k < m; ++k) dys[k] = static_cast<double>(ys[k]);
+    // Cell-position ranges (real j) with q^2 <= t_out and q^2 <= t_in per row: roots of qa t^2 + b t + cc - T = 0.
+    // No branches: an empty range becomes [wmax, -1]; positions are clamped to [-1, wmax].
+    for (int k = 0; k < m; ++k) {
+      const double dy = dys[k] - P.cy;
+      const double b = P.qb * dy, cc = P.qc * dy * dy, mid = (-b * P.ia2 - P.x0) * P.icw - 0.5;
+      const double d_out = b * b - 4.0 * P.qa * (cc - P.t_out), d_in = b * b - 4.0 * P.qa * (cc - P.t_in);
+      const double r_out = std::sqrt(d_out > 0.0 ? d_out : 0.0) * P.ia2 * P.icw;
+      const double r_in = std::sqrt(d_in > 0.0 ? d_in : 0.0) * P.ia2 * P.icw;
+      const bool ok_out = d_out > 0.0, ok_in = P.has_in && d_in > 0.0;
+      const double a = std::min(std::max(mid - r_out, -1.0), wmax), bb = std::min(std::max(mid + r_out, -1.0), wmax);
+      const double ai = std::min(std::max(mid - r_in, -1.0), wmax), bi = std::min(std::max(mid + r_in, -1.0), wmax);
+      lo_out[k] = ok_out ? a : wmax;
+      hi_out[k] = ok_out ? bb : -1.0;
+      lo_in[k] = ok_in ? ai : wmax;
+      hi_in[k] = ok_in ? bi : -1.0;
+    }
+    // Cells that may be non-zero: [o0, o1); ones: [a0, a1). Cell j is in a range [lo, hi] of real positions when
+    // floor(lo) + 1 <= j <= floor(hi) (j = lo exactly lies on the slack threshold, outside the ramp either way).
+    // floor(v) = int(v + 2) - 2 for v >= -2 (no libm call; vectorised).
+    for (int k = 0; k < m; ++k) {
+      const int o0 = std::max(0, std::min(static_cast<int>(lo_out[k] + 2.0) - 1, mask_w));
+      const int o1 = std::max(o0, std::min(static_cast<int>(hi_out[k] + 2.0) - 1, mask_w));
+      const int a0 = std::max(o0, std::min(static_cast<int>(lo_in[k] + 2.0) - 1, o1));
+      o0s[k] = o0;
+      o1s[k] = o1;
+      a0s[k] = a0;
+      a1s[k] = std::max(a0, std::min(static_cast<int>(hi_in[k] + 2.0) - 1, o1));
+    }
+    for (int k = 0; k < m; ++k) {
+      const int o0 = o0s[k], o1 = o1s[k], a0 = a0s[k], a1 = a1s[k];
+      const long off = static_cast<long>(r0 + k) * mask_w;
+      float* row = out + off;
+      for (int j = 0; j < mask_w; ++j) row[j] = (j >= a0 && j < a1) ? 1.f : 0.f;
+      // band runs [o0, a0) and [a1, o1)
+      const float y = ys[k];
+      for (int run = 0; run < 2; ++run) {
+        const int j0 = run == 0 ? o0 : a1, j1 = run == 0 ? a0 : o1;
+        if (n > kCellListCap - kShortRun) flush();
+        if (j1 - j0 <= kShortRun) {  // fixed trip count; slots past the run are written but not counted
+          for (int t = 0; t < kShortRun; ++t) {
+            js[n] = j0 + t;
+            cys[n] = y;
+            dst[n] = off + j0 + t;
+            n += j0 + t < j1;
+          }
+        } else {
+          for (int j = j0; j < j1; ++j) {
+            if (n == kCellListCap) flush();
+            js[n] = j;
+            cys[n] = y;
+            dst[n] = off + j;
+            ++n;
+          }
+        }
+      }
+    }
+  }
+  if (n > 0) flush();
+}
+
+void oval_rows_generic(const OvalRaster& P, float* out) { oval_rows(P, out); }
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__)) && !defined(__AVX2__)
+#define FACEMASK_OVAL_AVX2 1
+__attribute__((target("avx2"))) void oval_rows_avx2(const OvalRaster& P, float* out) { oval_rows(P, out); }
+#endif
+
+using OvalRowsFn = void (*)(const OvalRaster&, float*);
+
+OvalRowsFn pick_oval_rows() {
+#ifdef FACEMASK_OVAL_AVX2
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2")) return oval_rows_avx2;
+#endif
+  return oval_rows_generic;
+}
+
+}  // namespace
+
+// Per row, the squared normalised radius q^2 of ellipse_alpha is a quadratic in x, so the cells where the ramp can be
+// neither 0 nor 1 form at most two short runs per row, found by solving two quadratics (vectorised over rows). Only
+// those cells are evaluated (with the exact per-cell arithmetic, vectorised over a list of cells); the rest are 1
+// (inside) or 0 (outside), which is what the per-cell formula returns there. Why the classification is exact: at a
+// point p = q * b with b on the boundary, the estimate is sd = (q - 1) / |g(b)| and 1 / |g(b)| lies in
+// [min(rx, ry), max(rx, ry)], so with delta = feather / (2 rmin)
+//   q <= 1 - delta  =>  sd <= -delta * rmin = -feather / 2  =>  alpha = 1,
+//   q >= 1 + delta  =>  sd >= +feather / 2                 =>  alpha = 0.
+// A slack (float rounding of the sample positions and of sd, plus a relative 2 %) widens the evaluated band so that
+// rounding never changes a classified cell; tests/test_mask_raster.py checks equality with the per-cell formula.
 void rasterize_face_oval(const Detection& d, int mask_w, int mask_h, float* out) {
   if (mask_w <= 0 || mask_h <= 0 || out == nullptr) return;
   const long n = static_cast<long>(mask_w) * mask_h;
@@ -133,16 +268,57 @@ void rasterize_face_oval(const Detection& d, int mask_w, int mask_h, float* out)
     return;
   }
   const Ellipse e = fit_face_oval(d, 1.f);
+  if (ellipse_empty(e)) {
+    std::fill(out, out + n, 0.f);
+    return;
+  }
   const float w = d.x2 - d.x1, h = d.y2 - d.y1;
   const float cw = w / mask_w, ch = h / mask_h;
   const float feather = std::max(cw, ch);
-  for (int i = 0; i < mask_h; ++i) {
-    const float y = d.y1 + (i + 0.5f) * ch;
-    for (int j = 0; j < mask_w; ++j) {
-      const float x = d.x1 + (j + 0.5f) * cw;
-      out[static_cast<long>(i) * mask_w + j] = ellipse_alpha(e, x, y, feather);
+  const float c = std::cos(e.angle), s = std::sin(e.angle);
+  if (!(feather > 0.f) || !std::isfinite(feather)) {  // hard edge (a box far below a float ulp per cell)
+    for (int i = 0; i < mask_h; ++i) {
+      const float y = d.y1 + (i + 0.5f) * ch;
+      for (int j = 0; j < mask_w; ++j)
+        out[static_cast<long>(i) * mask_w + j] = ellipse_alpha_cs(e, c, s, d.x1 + (j + 0.5f) * cw, y, feather);
     }
+    return;
   }
+
+  OvalRaster P;
+  P.e = e;
+  P.c = c;
+  P.s = s;
+  P.x1 = d.x1;
+  P.y1 = d.y1;
+  P.cw = cw;
+  P.ch = ch;
+  P.feather = feather;
+  P.mask_w = mask_w;
+  P.mask_h = mask_h;
+  // q^2(dx, dy) (dx, dy from the centre), exactly as ellipse_alpha_soft computes it from the same float c, s, rx, ry
+  // (up to rounding).
+  const double rx = e.rx, ry = e.ry, cd = c, sd = s;
+  const double irx2 = 1.0 / (rx * rx), iry2 = 1.0 / (ry * ry);
+  P.qa = cd * cd * irx2 + sd * sd * iry2;
+  P.qb = 2.0 * cd * sd * (irx2 - iry2);
+  P.qc = sd * sd * irx2 + cd * cd * iry2;
+  const double rmin = std::min(rx, ry), rmax = std::max(rx, ry);
+  const double delta = 0.5 * static_cast<double>(feather) / rmin;
+  const double mag = std::max({std::fabs(static_cast<double>(d.x1)), std::fabs(static_cast<double>(d.x2)),
+                               std::fabs(static_cast<double>(d.y1)), std::fabs(static_cast<double>(d.y2)), rmax});
+  const double slack = 1e-4 + 0.02 * delta + 1e-6 * mag / rmin;
+  const double q_in = 1.0 - delta - slack, q_out = 1.0 + delta + slack;
+  P.has_in = q_in > 0.0;
+  P.t_in = P.has_in ? q_in * q_in : 0.0;
+  P.t_out = q_out * q_out;
+  // Cell j samples dx = x0 + (j + 0.5) cw with x0 = x1 - cx: j = (dx - x0) / cw - 0.5.
+  P.x0 = static_cast<double>(d.x1) - e.cx;
+  P.icw = 1.0 / static_cast<double>(cw);
+  P.ia2 = 0.5 / P.qa;
+  P.cy = e.cy;
+  static const OvalRowsFn rows = pick_oval_rows();
+  rows(P, out);
 }
 
 }  // namespace facemask
