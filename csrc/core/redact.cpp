@@ -277,12 +277,53 @@ void vpass(const uint8_t* src, uint8_t* dst, int w, int h, int nc, int r, Worksp
   }
 }
 
+inline bool little_endian() {
+  const uint16_t one = 1;
+  uint8_t b = 0;
+  std::memcpy(&b, &one, 1);
+  return b == 1;
+}
+
+// Transpose of one 8 x 8 block of bytes held as 8 little-endian words (byte b of r[k] = element (k, b)): three
+// rounds of swapping 1-, 2- and 4-byte groups between word pairs leave element (k, b) in byte k of r[b].
+inline void transpose8x8(uint64_t r[8]) {
+  const uint64_t m1 = 0x00FF00FF00FF00FFull, m2 = 0x0000FFFF0000FFFFull, m4 = 0x00000000FFFFFFFFull;
+  for (int a = 0; a < 8; a += 2) {
+    const uint64_t t = ((r[a] >> 8) ^ r[a + 1]) & m1;
+    r[a + 1] ^= t;
+    r[a] ^= t << 8;
+  }
+  for (int a : {0, 1, 4, 5}) {
+    const uint64_t t = ((r[a] >> 16) ^ r[a + 2]) & m2;
+    r[a + 2] ^= t;
+    r[a] ^= t << 16;
+  }
+  for (int a = 0; a < 4; ++a) {
+    const uint64_t t = ((r[a] >> 32) ^ r[a + 4]) & m4;
+    r[a + 4] ^= t;
+    r[a] ^= t << 32;
+  }
+}
+
 // dst(j, i) = src(i, j) for i < rows, j < cols, in units of NC bytes: the unit at row i, column j of src starts at
 // src + i * sstride + j * SPS, the one at row j, column i of dst at dst + j * dstride + i * NC. Blocked so that both
-// sides stay in cache.
+// sides stay in cache; single bytes move as 8 x 8 blocks of words where the machine is little-endian.
 template <int NC, int SPS>
 void transpose_units(const uint8_t* __restrict src, long sstride, uint8_t* __restrict dst, long dstride, int rows,
                      int cols) {
+  int rows8 = 0, cols8 = 0;  // the part done in 8 x 8 blocks
+  if (NC == 1 && SPS == 1 && little_endian()) {
+    rows8 = rows & ~7;
+    cols8 = cols & ~7;
+    for (int i0 = 0; i0 < rows8; i0 += 8) {
+      for (int j0 = 0; j0 < cols8; j0 += 8) {
+        uint64_t r[8];
+        for (int k = 0; k < 8; ++k) std::memcpy(&r[k], src + (i0 + k) * sstride + j0, 8);
+        transpose8x8(r);
+        for (int k = 0; k < 8; ++k) std::memcpy(dst + (j0 + k) * dstride + i0, &r[k], 8);
+      }
+    }
+  }
   constexpr int T = 16;
   for (int i0 = 0; i0 < rows; i0 += T) {
     const int i1 = std::min(rows, i0 + T);
@@ -291,8 +332,10 @@ void transpose_units(const uint8_t* __restrict src, long sstride, uint8_t* __res
       for (int j = j0; j < j1; ++j) {
         uint8_t* d = dst + j * dstride;
         const uint8_t* s = src + static_cast<long>(j) * SPS;
-        for (int i = i0; i < i1; ++i) {
-          for (int c = 0; c < NC; ++c) d[i * NC + c] = s[i * sstride + c];
+        // skip the units the 8 x 8 blocks already moved (i < rows8 and j < cols8)
+        const int ib = (j < cols8) ? std::max(i0, rows8) : i0;
+        for (int i = ib; i < i1; ++i) {
+          std::memcpy(d + i * NC, s + i * sstride, NC);
         }
       }
     }
@@ -465,21 +508,29 @@ inline uint8_t blend255(uint16_t d, uint16_t red, uint16_t a8) {
   return static_cast<uint8_t>(static_cast<uint16_t>(t + 1 + (t >> 8)) >> 8);
 }
 
-template <int NC, int PS>
-void composite_row(uint8_t* __restrict d, const uint8_t* __restrict a, const uint8_t* __restrict red, int n) {
+// keep[c] is 0xFF for a processed byte and 0 for the unprocessed 4th byte of 4-byte pixels (weight 0: unchanged).
+template <int NW, int PS>
+FACEMASK_AVX2_CLONES void composite_row(uint8_t* __restrict d, const uint8_t* __restrict a, const uint8_t* __restrict red,
+                   const uint8_t* keep, int n) {
+  uint16_t k[NW];
+  for (int c = 0; c < NW; ++c) k[c] = keep[c];
   for (int x = 0; x < n; ++x) {
     const uint16_t a8 = a[x];
-    for (int c = 0; c < NC; ++c) d[x * PS + c] = blend255(d[x * PS + c], red[x * NC + c], a8);
+    for (int c = 0; c < NW; ++c) d[x * PS + c] = blend255(d[x * PS + c], red[x * NW + c], a8 & k[c]);
   }
 }
 
-template <int NC, int PS>
-void composite_row_const(uint8_t* __restrict d, const uint8_t* __restrict a, const uint8_t* v, int n) {
-  uint16_t vv[NC];
-  for (int c = 0; c < NC; ++c) vv[c] = v[c];
+template <int NW, int PS>
+FACEMASK_AVX2_CLONES void composite_row_const(uint8_t* __restrict d, const uint8_t* __restrict a, const uint8_t* v, const uint8_t* keep,
+                         int n) {
+  uint16_t vv[NW], k[NW];
+  for (int c = 0; c < NW; ++c) {
+    vv[c] = v[c];
+    k[c] = keep[c];
+  }
   for (int x = 0; x < n; ++x) {
     const uint16_t a8 = a[x];
-    for (int c = 0; c < NC; ++c) d[x * PS + c] = blend255(d[x * PS + c], vv[c], a8);
+    for (int c = 0; c < NW; ++c) d[x * PS + c] = blend255(d[x * PS + c], vv[c], a8 & k[c]);
   }
 }
 
@@ -506,37 +557,50 @@ void process_plane_t(const ImageView& img, const FormatInfo& fi, int p, const Re
   // which it applies to its colour instead (vm[k] = colour of the byte at off0 + k).
   int off0 = L.offset[0];
   for (int c = 1; c < NC; ++c) off0 = std::min(off0, L.offset[c]);
+  // Work layout: 4-byte pixels are processed whole (NW = 4 work bytes from the pixel start; the unprocessed byte
+  // rides along through blur / pixelate and gets composite weight 0, so it is written back unchanged), which makes
+  // the copies word moves and the composite a whole-pixel loop that vectorises. Otherwise the NC processed bytes.
+  constexpr int NW = PS == 4 ? 4 : NC;
+  const int wo = PS == 4 ? 0 : off0;  // first work byte inside a pixel
+  uint8_t keep[NW];
+  for (int k = 0; k < NW; ++k) keep[k] = 0;
+  for (int c = 0; c < NC; ++c) keep[L.offset[c] - wo] = 0xFF;
   uint8_t* base = img.data[p];
   const long stride = img.stride[p];
-  auto pix = [&](int x, int y) { return base + (py0 + y) * stride + static_cast<long>(px0 + x) * PS; };
+  auto pix = [&](int x, int y) { return base + (py0 + y) * stride + static_cast<long>(px0 + x) * PS + wo; };
 
   if (prm.mode == RedactMode::kFill) {
-    uint8_t vm[NC];
+    uint8_t vm[NW];
+    for (int k = 0; k < NW; ++k) vm[k] = 0;
     for (int c = 0; c < NC; ++c) {
-      vm[L.offset[c] - off0] = fill_value(fi, L.comp[c], prm.fill_rgb[0], prm.fill_rgb[1], prm.fill_rgb[2]);
+      vm[L.offset[c] - wo] = fill_value(fi, L.comp[c], prm.fill_rgb[0], prm.fill_rgb[1], prm.fill_rgb[2]);
     }
     for (int y = 0; y < ph; ++y) {
       const int lo = ws.row_lo[static_cast<size_t>(y)], hi = ws.row_hi[static_cast<size_t>(y)];
       if (hi <= lo) continue;
       const int ilo = ws.row_ilo[static_cast<size_t>(y)], ihi = ws.row_ihi[static_cast<size_t>(y)];
       const uint8_t* a = ws.alpha.data() + static_cast<size_t>(y) * pw;
-      uint8_t* d = pix(0, y) + off0;
-      composite_row_const<NC, PS>(d + static_cast<long>(lo) * PS, a + lo, vm, ilo - lo);
-      for (int x = ilo; x < ihi; ++x) {  // alpha 255: the colour itself
-        for (int c = 0; c < NC; ++c) d[x * PS + c] = vm[c];
+      uint8_t* d = pix(0, y);
+      if (PS != NC) {  // whole span through the blend (keeps the 4th byte)
+        composite_row_const<NW, PS>(d + static_cast<long>(lo) * PS, a + lo, vm, keep, hi - lo);
+        continue;
       }
-      composite_row_const<NC, PS>(d + static_cast<long>(ihi) * PS, a + ihi, vm, hi - ihi);
+      composite_row_const<NW, PS>(d + static_cast<long>(lo) * PS, a + lo, vm, keep, ilo - lo);
+      for (int x = ilo; x < ihi; ++x) {  // alpha 255: the colour itself
+        for (int c = 0; c < NW; ++c) d[x * PS + c] = vm[c];
+      }
+      composite_row_const<NW, PS>(d + static_cast<long>(ihi) * PS, a + ihi, vm, keep, hi - ihi);
     }
     return;
   }
 
-  const size_t n = static_cast<size_t>(pw) * ph * NC;
+  const size_t n = static_cast<size_t>(pw) * ph * NW;
   ws.red.resize(n);
   uint8_t* red = ws.red.data();
   int red_rows_per_band = 1;  // composite reads red row y / red_rows_per_band
   if (prm.mode == RedactMode::kBlur) {
     const int rx = plane_radius(pl, sx), ry = plane_radius(pl, sy);
-    blur_rect<NC, PS>(pix(0, 0) + off0, stride, pw, ph, rx, ry, red, ws);
+    blur_rect<NW, PS>(pix(0, 0), stride, pw, ph, rx, ry, red, ws);
   } else {  // pixelate: one row of cell values per band of ch rows (red row y / ch); frame read, not copied
     const int cw = std::max(1, pl.cell / sx), ch = std::max(1, pl.cell / sy);
     red_rows_per_band = ch;
@@ -548,18 +612,18 @@ void process_plane_t(const ImageView& img, const FormatInfo& fi, int p, const Re
       // column sums of the band over every byte of the pixels (the unprocessed 4th byte is summed and ignored)
       std::fill(colsum, colsum + m, 0u);
       for (int y = cy0; y < cy1; ++y) {
-        const uint8_t* __restrict row = pix(0, y);
+        const uint8_t* __restrict row = pix(0, y) - wo;
         for (int i = 0; i < m; ++i) colsum[i] += row[i];
       }
-      uint8_t* out = red + static_cast<size_t>(band) * pw * NC;
+      uint8_t* out = red + static_cast<size_t>(band) * pw * NW;
       for (int cx0 = 0; cx0 < pw; cx0 += cw) {
         const int cx1 = std::min(pw, cx0 + cw);
         const uint32_t cnt = static_cast<uint32_t>((cy1 - cy0) * (cx1 - cx0));
-        for (int c = 0; c < NC; ++c) {
+        for (int c = 0; c < NW; ++c) {
           uint32_t sum = 0;
-          for (int x = cx0; x < cx1; ++x) sum += colsum[x * PS + off0 + c];
+          for (int x = cx0; x < cx1; ++x) sum += colsum[x * PS + wo + c];
           const uint8_t v = static_cast<uint8_t>((sum + cnt / 2) / cnt);
-          for (int x = cx0; x < cx1; ++x) out[x * NC + c] = v;
+          for (int x = cx0; x < cx1; ++x) out[x * NW + c] = v;
         }
       }
     }
@@ -571,18 +635,17 @@ void process_plane_t(const ImageView& img, const FormatInfo& fi, int p, const Re
     if (hi <= lo) continue;
     const int ilo = ws.row_ilo[static_cast<size_t>(y)], ihi = ws.row_ihi[static_cast<size_t>(y)];
     const uint8_t* a = ws.alpha.data() + static_cast<size_t>(y) * pw;
-    const uint8_t* rr = red + static_cast<size_t>(y / red_rows_per_band) * pw * NC;
-    uint8_t* d = pix(0, y) + off0;
-    composite_row<NC, PS>(d + static_cast<long>(lo) * PS, a + lo, rr + static_cast<size_t>(lo) * NC, ilo - lo);
-    if (PS == NC) {  // alpha 255: the redacted value itself
-      std::memcpy(d + static_cast<long>(ilo) * PS, rr + static_cast<size_t>(ilo) * NC,
-                  static_cast<size_t>(ihi - ilo) * NC);
-    } else {
-      for (int x = ilo; x < ihi; ++x) {
-        for (int c = 0; c < NC; ++c) d[x * PS + c] = rr[x * NC + c];
-      }
+    const uint8_t* rr = red + static_cast<size_t>(y / red_rows_per_band) * pw * NW;
+    uint8_t* d = pix(0, y);
+    if (PS != NC) {  // whole span through the blend (keeps the 4th byte)
+      composite_row<NW, PS>(d + static_cast<long>(lo) * PS, a + lo, rr + static_cast<size_t>(lo) * NW, keep, hi - lo);
+      continue;
     }
-    composite_row<NC, PS>(d + static_cast<long>(ihi) * PS, a + ihi, rr + static_cast<size_t>(ihi) * NC, hi - ihi);
+    composite_row<NW, PS>(d + static_cast<long>(lo) * PS, a + lo, rr + static_cast<size_t>(lo) * NW, keep, ilo - lo);
+    std::memcpy(d + static_cast<long>(ilo) * PS, rr + static_cast<size_t>(ilo) * NW,  // alpha 255: red itself
+                static_cast<size_t>(ihi - ilo) * NW);
+    composite_row<NW, PS>(d + static_cast<long>(ihi) * PS, a + ihi, rr + static_cast<size_t>(ihi) * NW, keep,
+                          hi - ihi);
   }
 }
 
