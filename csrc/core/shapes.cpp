@@ -275,7 +275,8 @@ void rasterize_face_oval(const Detection& d, int mask_w, int mask_h, float* out)
   const float w = d.x2 - d.x1, h = d.y2 - d.y1;
   const float cw = w / mask_w, ch = h / mask_h;
   const float feather = std::max(cw, ch);
-  const float c = std::cos(e.angle), s = std::sin(e.angle);
+  // cos, sin as ellipse_alpha computes them (cos(+-0) = 1 and sin(+-0) = +-0 exactly: no libm call for upright ovals)
+  const float c = e.angle == 0.f ? 1.f : std::cos(e.angle), s = e.angle == 0.f ? e.angle : std::sin(e.angle);
   if (!(feather > 0.f) || !std::isfinite(feather)) {  // hard edge (a box far below a float ulp per cell)
     for (int i = 0; i < mask_h; ++i) {
       const float y = d.y1 + (i + 0.5f) * ch;
