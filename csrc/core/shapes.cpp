@@ -148,7 +148,13 @@ constexpr int kShortRun = 4;       // band runs up to this long are queued witho
 // The row loop. Written once, compiled twice (baseline and AVX2, below); always inlined into both so each copy is
 // vectorised for its own instruction set. Only IEEE +, -, *, /, sqrt and conversions (no FMA in either target), so
 // both copies give identical results.
-__attribute__((always_inline)) inline void oval_rows(const OvalRaster& P, float* out) {
+#if defined(__GNUC__) || defined(__clang__)
+#define FACEMASK_ALWAYS_INLINE __attribute__((always_inline)) inline
+#else
+#define FACEMASK_ALWAYS_INLINE inline
+#endif
+
+FACEMASK_ALWAYS_INLINE void oval_rows(const OvalRaster& P, float* out) {
   const Ellipse& e = P.e;
   const float c = P.c, s = P.s, x1 = P.x1, cw = P.cw, feather = P.feather;
   const int mask_w = P.mask_w;
@@ -180,8 +186,8 @@ __attribute__((always_inline)) inline void oval_rows(const OvalRaster& P, float*
       const double r_out = std::sqrt(d_out > 0.0 ? d_out : 0.0) * P.ia2 * P.icw;
       const double r_in = std::sqrt(d_in > 0.0 ? d_in : 0.0) * P.ia2 * P.icw;
       const bool ok_out = d_out > 0.0, ok_in = P.has_in && d_in > 0.0;
-      const double a = std::min(std::max(mid - r_out, -1.0), wmax), bb = std::min(std::max(mid + r_out, -1.0), wmax);
-      const double ai = std::min(std::max(mid - r_in, -1.0), wmax), bi = std::min(std::max(mid + r_in, -1.0), wmax);
+      auto clamp = [wmax](double v) { return v >= -1.0 ? (v <= wmax ? v : wmax) : -1.0; };  // NaN -> -1
+      const double a = clamp(mid - r_out), bb = clamp(mid + r_out), ai = clamp(mid - r_in), bi = clamp(mid + r_in);
       lo_out[k] = ok_out ? a : wmax;
       hi_out[k] = ok_out ? bb : -1.0;
       lo_in[k] = ok_in ? ai : wmax;
