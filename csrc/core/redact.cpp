@@ -210,11 +210,12 @@ struct U16Div {
   }
 };
 
-// One output row of vpass_u16: out = floor((acc + r) / d); then acc += add - sub (distinct arrays: vectorises).
+// One output row of vpass_u16: acc holds the window sum + r, out = floor(acc / d); then acc += add - sub
+// (distinct arrays: vectorises).
 inline void vrow_u16(const uint8_t* __restrict add, const uint8_t* __restrict sub, uint16_t* __restrict acc,
-                     uint8_t* __restrict out, int m, uint16_t rr, uint16_t mul, int sh) {
+                     uint8_t* __restrict out, int m, uint16_t mul, int sh) {
   for (int i = 0; i < m; ++i) {
-    const uint32_t n = static_cast<uint16_t>(acc[i] + rr);
+    const uint32_t n = acc[i];
     out[i] = static_cast<uint8_t>(static_cast<uint16_t>((n * mul) >> 16) >> sh);
     acc[i] = static_cast<uint16_t>(acc[i] + add[i] - sub[i]);
   }
@@ -231,14 +232,14 @@ void vpass_u16(const uint8_t* __restrict src, uint8_t* __restrict dst, int w, in
   uint16_t* __restrict acc = ws.acc16.data();
   const uint16_t r1 = static_cast<uint16_t>(r + 1), rr = static_cast<uint16_t>(r), mul = dv.m;
   const int sh = dv.s;
-  for (int i = 0; i < m; ++i) acc[i] = static_cast<uint16_t>(src[i] * r1);
+  for (int i = 0; i < m; ++i) acc[i] = static_cast<uint16_t>(src[i] * r1 + rr);  // + r: the rounding term
   for (int k = 1; k <= r; ++k) {
     const uint8_t* rk = src + static_cast<size_t>(std::min(k, h - 1)) * m;
     for (int i = 0; i < m; ++i) acc[i] = static_cast<uint16_t>(acc[i] + rk[i]);
   }
   for (int y = 0; y < h; ++y) {
     vrow_u16(src + static_cast<size_t>(std::min(y + r + 1, h - 1)) * m,
-             src + static_cast<size_t>(std::max(y - r, 0)) * m, acc, dst + static_cast<size_t>(y) * m, m, rr, mul, sh);
+             src + static_cast<size_t>(std::max(y - r, 0)) * m, acc, dst + static_cast<size_t>(y) * m, m, mul, sh);
   }
 }
 
