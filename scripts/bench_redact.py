@@ -5,6 +5,8 @@ look, one thread, side by side in one process.
 Frame: 1280x720, 6 faces of 80..250 px (box height 1.2 x width), every mode, RGBA and I420.
   * facemask-ds: facemask_ds._native.redact (csrc/core/redact.cpp; the element calls exactly this), shape=ellipse,
     default margin 1.3 / feather 0.1 / strength 1.
+  * facemask-ds, feather 0: the same with a hard edge, the look every OpenCV row below has (they paste through a
+    hard-edged cv2.ellipse mask); the apples-to-apples row. "fastest OpenCV" = the quickest OpenCV variant of the row.
   * OpenCV "same look": per face, the same margin-scaled rect; blur = cv2.GaussianBlur with the same sigma
     (0.15 x face size), pixelate = INTER_AREA down to the same cell size + INTER_NEAREST up, fill = the colour;
     then composited through an ellipse mask drawn with cv2.ellipse (np.where), as deface does.
@@ -161,18 +163,22 @@ def run(reps):
         for mode in ("blur", "pixelate", "fill"):
             fns = {
                 "ours": lambda p, mode=mode: _native.redact(p, fmt, W, H, boxes, mode=mode, shape="ellipse"),
+                "ours_hard": lambda p, mode=mode: _native.redact(p, fmt, W, H, boxes, mode=mode, shape="ellipse",
+                                                                feather=0.0),
                 "cv_same": lambda p, mode=mode: cv_same_look(p, subs, boxes, mode, fill=fills),
             }
             if mode == "blur":
                 fns["cv_stack"] = lambda p: cv_same_look(p, subs, boxes, "blur", stack=True)
                 fns["cv_deface"] = lambda p: cv_deface_blur(p, subs, boxes)
             row = {"format": fmt, "mode": mode, **medians_ms(fns, frames, reps)}
+            row["cv_best"] = min(v for k, v in row.items() if k.startswith("cv_"))
             rows.append(row)
             line = f"{fmt:5s} {mode:9s} facemask-ds {row['ours']:7.2f} ms | OpenCV same look {row['cv_same']:7.2f} ms " \
                    f"({row['cv_same'] / row['ours']:5.1f}x)"
             if mode == "blur":
                 line += f" | stackBlur {row['cv_stack']:6.2f} ms ({row['cv_stack'] / row['ours']:4.1f}x)" \
                         f" | deface box {row['cv_deface']:6.2f} ms ({row['cv_deface'] / row['ours']:4.1f}x)"
+            line += f" | feather 0: {row['ours_hard']:6.2f} ms, fastest OpenCV {row['cv_best'] / row['ours_hard']:4.1f}x"
             print(line, flush=True)
     return rows
 
@@ -193,15 +199,17 @@ def markdown(rows, reps, cmd):
            f"Machine: {cpu}, {os.cpu_count()} logical CPUs (shared), Python {platform.python_version()}, "
            f"OpenCV {cv2.__version__}, one thread (cv2.setNumThreads(1)); median of {reps} frames.", "",
            "| format | mode | facemask-ds core (ms) | OpenCV same look (ms) | ratio | OpenCV stackBlur, same "
-           "sigma (ms) | ratio | OpenCV deface box blur (ms) | ratio |",
-           "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+           "sigma (ms) | ratio | OpenCV deface box blur (ms) | ratio | core, feather 0 (ms) | fastest OpenCV / "
+           "core feather 0 |",
+           "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         d = "– | – | – | –"
         if "cv_deface" in r:
             d = (f"{r['cv_stack']:.2f} | {r['cv_stack'] / r['ours']:.1f}x | "
                  f"{r['cv_deface']:.2f} | {r['cv_deface'] / r['ours']:.1f}x")
         out.append(f"| {r['format']} | {r['mode']} | {r['ours']:.2f} | {r['cv_same']:.2f} | "
-                   f"{r['cv_same'] / r['ours']:.1f}x | {d} |")
+                   f"{r['cv_same'] / r['ours']:.1f}x | {d} | {r['ours_hard']:.2f} | "
+                   f"{r['cv_best'] / r['ours_hard']:.1f}x |")
     return "\n".join(out) + "\n"
 
 
