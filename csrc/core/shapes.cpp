@@ -164,13 +164,13 @@ FACEMASK_ALWAYS_INLINE void oval_rows(const OvalRaster& P, float* out) {
   int o0s[kRows], o1s[kRows], a0s[kRows], a1s[kRows];
   int js[kCellListCap];
   float cys[kCellListCap], vals[kCellListCap];
-  long dst[kCellListCap];
+  int rws[kCellListCap];
   int n = 0;
   auto flush = [&] {
     // exactly ellipse_alpha's feathered branch at x = x1 + (j + 0.5f) * cw, y: the per-cell definition
     for (int k = 0; k < n; ++k)
       vals[k] = ellipse_alpha_soft(e, c, s, x1 + (static_cast<float>(js[k]) + 0.5f) * cw, cys[k], feather);
-    for (int k = 0; k < n; ++k) out[dst[k]] = vals[k];
+    for (int k = 0; k < n; ++k) out[static_cast<long>(rws[k]) * mask_w + js[k]] = vals[k];
     n = 0;
   };
   for (int r0 = 0; r0 < P.mask_h; r0 += kRows) {
@@ -212,22 +212,31 @@ FACEMASK_ALWAYS_INLINE void oval_rows(const OvalRaster& P, float* out) {
       for (int j = 0; j < mask_w; ++j) row[j] = (j >= a0 && j < a1) ? 1.f : 0.f;
       // band runs [o0, a0) and [a1, o1)
       const float y = ys[k];
-      for (int run = 0; run < 2; ++run) {
-        const int j0 = run == 0 ? o0 : a1, j1 = run == 0 ? a0 : o1;
-        if (n > kCellListCap - kShortRun) flush();
-        if (j1 - j0 <= kShortRun) {  // fixed trip count; slots past the run are written but not counted
-          for (int t = 0; t < kShortRun; ++t) {
-            js[n] = j0 + t;
-            cys[n] = y;
-            dst[n] = off + j0 + t;
-            n += j0 + t < j1;
-          }
-        } else {
-          for (int j = j0; j < j1; ++j) {
+      const int r = r0 + k;
+      if (n > kCellListCap - 2 * kShortRun) flush();
+      if (a0 - o0 <= kShortRun && o1 - a1 <= kShortRun) {
+        // fixed trip counts and independent slots; slots past a run are written but not counted (the next run or
+        // row overwrites them)
+        for (int t = 0; t < kShortRun; ++t) {
+          js[n + t] = o0 + t;
+          cys[n + t] = y;
+          rws[n + t] = r;
+        }
+        n += a0 - o0;
+        for (int t = 0; t < kShortRun; ++t) {
+          js[n + t] = a1 + t;
+          cys[n + t] = y;
+          rws[n + t] = r;
+        }
+        n += o1 - a1;
+      } else {
+        for (int run = 0; run < 2; ++run) {
+          const int j1 = run == 0 ? a0 : o1;
+          for (int j = run == 0 ? o0 : a1; j < j1; ++j) {
             if (n == kCellListCap) flush();
             js[n] = j;
             cys[n] = y;
-            dst[n] = off + j;
+            rws[n] = r;
             ++n;
           }
         }
