@@ -354,7 +354,7 @@ def main():
         r["host_us"] = statistics.median(k["host_us"] for k in kt)
         log(f"{fmt}: kernel only (events around the launch) {r['kernel_only_us']:.1f} us; C++ host planning + enqueue "
             f"{r['host_us']:.1f} us")
-        # Uncapped variant (FACEMASK_CUDA_OCC=1, 2 blocks/SM) vs the default (capped to 4 blocks/SM): same bytes.
+        # Uncapped variant (FACEMASK_CUDA_OCC=1, 1 block/SM) vs the default (capped to 2 blocks/SM): same bytes.
         base = frames.clone()
         a, b = base.clone(), base.clone()
         native.cuda_redact(a, fmt, regions, stream=stream)
@@ -373,16 +373,16 @@ def main():
             r[f"maxlanes{lanes}_identical"] = bool(torch.equal(a, c))
             log(f"{fmt}: max lanes {lanes}: kernel {r[f'kernel_only_us_maxlanes{lanes}']:.1f} us, identical "
                 f"{r[f'maxlanes{lanes}_identical']}")
-        for kdiv in (2, 4, 8):  # box-pass chunk length floor r / kdiv: more, shorter units per item
-            os.environ["FACEMASK_CUDA_KDIV"] = str(kdiv)
+        for boxt in (1, 4, 8, 16):  # threads per box-pass unit (1: one thread per unit; default 8 YUV, 1 RGB)
+            os.environ["FACEMASK_CUDA_BOXT"] = str(boxt)
             c = base.clone()
             native.cuda_redact(c, fmt, regions, stream=stream)
             kl = [native.cuda_redact(frames, fmt, regions, stream=stream, timing=True) for _ in range(20)]
-            del os.environ["FACEMASK_CUDA_KDIV"]
-            r[f"kernel_only_us_kdiv{kdiv}"] = statistics.median(k["kernel_us"] for k in kl)
-            r[f"kdiv{kdiv}_identical"] = bool(torch.equal(a, c))
-            log(f"{fmt}: kdiv {kdiv}: kernel {r[f'kernel_only_us_kdiv{kdiv}']:.1f} us, identical "
-                f"{r[f'kdiv{kdiv}_identical']}")
+            del os.environ["FACEMASK_CUDA_BOXT"]
+            r[f"kernel_only_us_boxt{boxt}"] = statistics.median(k["kernel_us"] for k in kl)
+            r[f"boxt{boxt}_identical"] = bool(torch.equal(a, c))
+            log(f"{fmt}: {boxt} threads per box unit: kernel {r[f'kernel_only_us_boxt{boxt}']:.1f} us, identical "
+                f"{r[f'boxt{boxt}_identical']}")
         os.environ["FACEMASK_CUDA_NOCLASSIFY"] = "1"  # region_alpha() at every pixel (the previous kernel's way)
         c = base.clone()
         native.cuda_redact(c, fmt, regions, stream=stream)
@@ -392,6 +392,14 @@ def main():
         r["noclassify_identical"] = bool(torch.equal(a, c))
         log(f"{fmt}: no coverage pre-classification: kernel {r['kernel_only_us_noclassify']:.1f} us, identical "
             f"{r['noclassify_identical']}")
+        os.environ["FACEMASK_CUDA_OCC"] = "4"  # variant register-capped for 4 blocks per SM
+        c = base.clone()
+        native.cuda_redact(c, fmt, regions, stream=stream)
+        kl = [native.cuda_redact(frames, fmt, regions, stream=stream, timing=True) for _ in range(20)]
+        del os.environ["FACEMASK_CUDA_OCC"]
+        r["kernel_only_us_occ4"] = statistics.median(k["kernel_us"] for k in kl)
+        r["occ4_identical"] = bool(torch.equal(a, c))
+        log(f"{fmt}: 4-blocks/SM variant: kernel {r['kernel_only_us_occ4']:.1f} us, identical {r['occ4_identical']}")
         r["occ1_identical"] = bool(torch.equal(a, b))
         log(f"{fmt}: uncapped variant kernel {r['kernel_only_us_occ1']:.1f} us, identical output {r['occ1_identical']}")
         ours, ts = time_cuda(lambda: native.cuda_redact(frames, fmt, regions, stream=stream, synchronize=False),

@@ -25,7 +25,6 @@ constexpr int kThreads = 256;           // threads per block
 constexpr int kSmemBytes = 48 * 1024 - 256;  // dynamic shared memory per block (+ static: under the 48 KB no-opt-in limit)
 constexpr int kFillPixelsPerItem = 4096;
 constexpr int kB = 4;                   // rows per batch of independent global loads
-static_assert(kB == 4, "run_hblur packs kB * nch bytes into nch words");
 
 enum ItemKind : int { kHBlur = 0, kVBlur = 1, kPixelCell = 2, kFillRows = 3 };
 
@@ -51,6 +50,7 @@ struct DevPlaneJob {
   // reciprocals; q2 <= qin2 guarantees the core's region_alpha() gives a8 == 255 (out = red exactly), q2 >= qout2
   // guarantees a8 == 0 (pixel untouched); in between (the feather ramp) region_alpha() itself is evaluated. The
   // thresholds keep a wide safety band (see cov_thresholds()), so results stay byte-identical to the core.
+  int boxt;  // box passes: > 0 one thread per unit (chunk floor r / boxt), < 0: -boxt threads per unit
   int cf;
   float ecx, ecy, ec, es, eirx, eiry, qin2, qout2;
 };
@@ -71,7 +71,7 @@ struct KernelArgs {
   const Phase* phases;
   int* counters;  // one work counter per phase (zeroed by the upload): blocks fetch items dynamically
   uint8_t* scratch;
-  int kdiv;       // box-pass chunk length floor is max(r / kdiv, 8) (tuning knob, default 1)
+  int kdiv;       // > 0: one thread per box-pass unit, chunk floor max(r / kdiv, 8); < 0: -kdiv threads per unit
 };
 
 // 0: a8 == 0 for sure (untouched), 2: a8 == 255 for sure (out = red), 1: evaluate region_alpha().
@@ -140,7 +140,88 @@ __device__ __forceinline__ int chunk_len(int n, int Lp, int r, int kdiv) {
   return max(k, min(n, max(r / kdiv, 8)));
 }
 
+// The same pass with T threads per (quad, chunk) unit (T a power of two <= 32; a unit's threads are T adjacent lanes
+// of one warp), for short dependency chains: thread t of a unit sums 1/T of the unit's first window, computes the
+// net change of the running sums over its 1/T of the chunk, and slides over that sub-chunk from
+// window(chunk start) + (changes of the sub-chunks before it) (shuffle all-reduce and exclusive scan). Per-lane
+// sums are exact integers below 2^20; intermediate differences wrap modulo 2^32 and cancel exactly.
+__device__ __forceinline__ void box_pass_group(const uint8_t* __restrict__ in, uint8_t* __restrict__ out, int n,
+                                               int Lp, int K, int T, int r, unsigned m) {
+  const int hi = n - 1;
+  const int Q = Lp >> 2;
+  const int nchunks = (n + K - 1) / K;
+  const int Ks = (K + T - 1) / T, win = 2 * r + 1, Ws = (win + T - 1) / T;
+  const unsigned* __restrict__ in32 = reinterpret_cast<const unsigned*>(in);
+  unsigned* __restrict__ out32 = reinterpret_cast<unsigned*>(out);
+  const unsigned rr = static_cast<unsigned>(r);
+  const int lane = threadIdx.x & 31;
+  const unsigned gmask = (T == 32 ? 0xffffffffu : ((1u << T) - 1u)) << (lane & ~(T - 1));
+  const int total = Q * nchunks * T;
+  for (int g = threadIdx.x; g < total; g += blockDim.x) {  // whole groups enter/leave together (T | blockDim)
+    const int t = g & (T - 1), u = g >> (31 - __clz(T));
+    const int q = u % Q, c = u / Q;
+    const unsigned* src = in32 + q;
+    unsigned* dst = out32 + q;
+    const int i0 = c * K, i1 = min(n, i0 + K);
+    // 1. this thread's share of window(i0) = sum of in[clamp(i0 - r + w)] for w in [t Ws, (t+1) Ws) ∩ [0, win)
+    unsigned a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    for (int w = t * Ws, we = min(win, w + Ws); w < we; ++w) {
+      const unsigned x = src[min(max(i0 - r + w, 0), hi) * Q];
+      a0 += x & 0xffu; a1 += (x >> 8) & 0xffu; a2 += (x >> 16) & 0xffu; a3 += x >> 24;
+    }
+    // 2. net change of the sums over this thread's sub-chunk [s0, s1)
+    const int s0 = min(i1, i0 + t * Ks), s1 = min(i1, s0 + Ks);
+    unsigned d0 = 0, d1 = 0, d2 = 0, d3 = 0;
+    for (int i = s0; i < s1; ++i) {
+      const unsigned wa = src[min(i + r + 1, hi) * Q];
+      const unsigned wb = src[max(i - r, 0) * Q];
+      d0 += (wa & 0xffu) - (wb & 0xffu);
+      d1 += ((wa >> 8) & 0xffu) - ((wb >> 8) & 0xffu);
+      d2 += ((wa >> 16) & 0xffu) - ((wb >> 16) & 0xffu);
+      d3 += (wa >> 24) - (wb >> 24);
+    }
+    // 3. all-reduce of the window shares, inclusive scan of the changes (then exclusive = inclusive - own)
+    unsigned e0 = d0, e1 = d1, e2 = d2, e3 = d3;
+    for (int o = 1; o < T; o <<= 1) {
+      a0 += __shfl_xor_sync(gmask, a0, o, T);
+      a1 += __shfl_xor_sync(gmask, a1, o, T);
+      a2 += __shfl_xor_sync(gmask, a2, o, T);
+      a3 += __shfl_xor_sync(gmask, a3, o, T);
+      const unsigned u0 = __shfl_up_sync(gmask, e0, o, T), u1 = __shfl_up_sync(gmask, e1, o, T);
+      const unsigned u2 = __shfl_up_sync(gmask, e2, o, T), u3 = __shfl_up_sync(gmask, e3, o, T);
+      if (t >= o) { e0 += u0; e1 += u1; e2 += u2; e3 += u3; }
+    }
+    unsigned s0v = a0 + e0 - d0, s1v = a1 + e1 - d1, s2v = a2 + e2 - d2, s3v = a3 + e3 - d3;
+    // 4. slide over the sub-chunk
+#pragma unroll 2
+    for (int i = s0; i < s1; ++i) {
+      const unsigned wa = src[min(i + r + 1, hi) * Q];
+      const unsigned wb = src[max(i - r, 0) * Q];
+      dst[i * Q] = __umulhi(s0v + rr, m) | (__umulhi(s1v + rr, m) << 8) | (__umulhi(s2v + rr, m) << 16) |
+                   (__umulhi(s3v + rr, m) << 24);
+      s0v += (wa & 0xffu) - (wb & 0xffu);
+      s1v += ((wa >> 8) & 0xffu) - ((wb >> 8) & 0xffu);
+      s2v += ((wa >> 16) & 0xffu) - ((wb >> 16) & 0xffu);
+      s3v += (wa >> 24) - (wb >> 24);
+    }
+  }
+}
+
+// kdiv > 0: box_pass_block (one thread per unit, chunk floor max(r / kdiv, 8)); kdiv < 0: box_pass_group with
+// T = -kdiv threads per unit and about blockDim / (quads * T) chunks per quad.
 __device__ __forceinline__ void box3_block(uint8_t* a, uint8_t* b, int n, int Lp, int r, unsigned m, int kdiv) {
+  if (kdiv < 0) {
+    const int T = -kdiv, Q = Lp >> 2;
+    const int nch = max(1, static_cast<int>(blockDim.x) / (Q * T));
+    const int K = (n + nch - 1) / nch;
+    box_pass_group(a, b, n, Lp, K, T, r, m);
+    __syncthreads();
+    box_pass_group(b, a, n, Lp, K, T, r, m);
+    __syncthreads();
+    box_pass_group(a, b, n, Lp, K, T, r, m);
+    __syncthreads();
+    return;
+  }
   const int K = chunk_len(n, Lp, r, kdiv);
   box_pass_block(a, b, n, Lp, K, r, m);
   __syncthreads();
@@ -154,56 +235,76 @@ __device__ __forceinline__ uint8_t* pixel_ptr(const DevPlaneJob& j, int x, int y
   return j.base + static_cast<long long>(y) * j.pstride + static_cast<long long>(x) * j.ps;
 }
 
-__device__ void run_hblur(const KernelArgs& k, const DevPlaneJob& j, const DevItem& it, uint8_t* smem) {
-  const int W = j.w, nch = j.nch, R = it.n, L = ((R * nch) + 3) & ~3;  // L: lanes padded to whole words
+// Scratch row pitch of a plane job: row bytes rounded up to whole words (the column pass loads 32-bit words).
+__host__ __device__ __forceinline__ int scratch_pitch(int w, int nch) { return (w * nch + 3) & ~3; }
+
+// Row pass of one item (rows [a, a+R) of a plane rect). Loads: units (x, batch of KB rows) spread over the whole
+// block so that every thread issues all its loads of a batch before storing (few dependent round trips to memory);
+// each batch lands in shared memory as KB*NCH/4 packed words (transposed: element x, lane row*NCH+c).
+template <int NCH>
+__device__ void run_hblur_t(const KernelArgs& k, const DevPlaneJob& j, const DevItem& it, uint8_t* smem) {
+  constexpr int KB = NCH == 1 ? 16 : (NCH == 2 ? 8 : 4);  // KB * NCH is a multiple of 4
+  const int W = j.w, R = it.n, L = ((R * NCH) + 3) & ~3;  // L: lanes padded to whole words
   uint8_t* bufA = smem;
   uint8_t* bufB = smem + W * L;
-  // Batches of kB rows: all loads of a batch are issued before their shared-memory stores (latency hiding).
-  for (int x = threadIdx.x; x < W; x += blockDim.x) {
-    for (int r0 = 0; r0 < R; r0 += kB) {
-      uint8_t v[kB][3];
+  const int nb = (R + KB - 1) / KB;
+  const uint8_t* rowp = pixel_ptr(j, j.x0, j.y0 + it.a);
+  const long long fstride = j.pstride;
+  const int ps = j.ps, o0 = j.off[0], o1 = j.off[1], o2 = j.off[2];
+  const int step = blockDim.x, sx_ = step % W, sy_ = step / W;  // (x, batch) advance per iteration
+  int x = threadIdx.x % W, bi = threadIdx.x / W;
+  for (; bi < nb; x += sx_, bi += sy_ + (x >= W ? 1 : 0), x -= (x >= W ? W : 0)) {
+    const int r0 = bi * KB;
+    const uint8_t* p = rowp + static_cast<long long>(r0) * fstride + x * ps;
+    uint8_t v[KB][NCH];
 #pragma unroll
-      for (int b = 0; b < kB; ++b) {
-        if (r0 + b < R) {
-          const uint8_t* p = pixel_ptr(j, j.x0 + x, j.y0 + it.a + r0 + b);
+    for (int b = 0; b < KB; ++b) {
+      if (r0 + b < R) {
+        const uint8_t* q = p + b * fstride;
+        v[b][0] = q[o0];
+        if (NCH > 1) v[b][NCH > 1 ? 1 : 0] = q[o1];
+        if (NCH > 2) v[b][NCH > 2 ? 2 : 0] = q[o2];
+      }
+    }
+    if (r0 + KB <= R) {
+      unsigned w[KB * NCH / 4];
 #pragma unroll
-          for (int c = 0; c < 3; ++c)
-            if (c < nch) v[b][c] = p[j.off[c]];
+      for (int t = 0; t < KB * NCH / 4; ++t) w[t] = 0u;
+#pragma unroll
+      for (int b = 0; b < KB; ++b)
+#pragma unroll
+        for (int c = 0; c < NCH; ++c) {
+          const int t = b * NCH + c;
+          w[t >> 2] |= static_cast<unsigned>(v[b][c]) << ((t & 3) * 8);
         }
-      }
-      if (r0 + kB <= R) {  // whole batch: kB * nch bytes = nch aligned words (r0 % 4 == 0, L % 4 == 0)
-        unsigned w0 = 0, w1 = 0, w2 = 0;
+      unsigned* wp = reinterpret_cast<unsigned*>(bufA + x * L + r0 * NCH);
 #pragma unroll
-        for (int b = 0; b < kB; ++b)
+      for (int t = 0; t < KB * NCH / 4; ++t) wp[t] = w[t];
+    } else {
 #pragma unroll
-          for (int c = 0; c < 3; ++c)
-            if (c < nch) {
-              const int t = b * nch + c;
-              const unsigned bits = static_cast<unsigned>(v[b][c]) << ((t & 3) * 8);
-              if (t < 4) w0 |= bits; else if (t < 8) w1 |= bits; else w2 |= bits;
-            }
-        unsigned* wp = reinterpret_cast<unsigned*>(bufA + x * L + r0 * nch);
-        wp[0] = w0;
-        if (nch > 1) wp[1] = w1;
-        if (nch > 2) wp[2] = w2;
-        continue;
-      }
-#pragma unroll
-      for (int b = 0; b < kB; ++b) {
+      for (int b = 0; b < KB; ++b)
         if (r0 + b < R) {
 #pragma unroll
-          for (int c = 0; c < 3; ++c)
-            if (c < nch) bufA[x * L + (r0 + b) * nch + c] = v[b][c];
+          for (int c = 0; c < NCH; ++c) bufA[x * L + (r0 + b) * NCH + c] = v[b][c];
         }
-      }
     }
   }
   __syncthreads();
-  box3_block(bufA, bufB, W, L, j.rx, j.mx, k.kdiv);
-  for (int r = 0; r < R; ++r) {
-    uint8_t* dst = k.scratch + j.scratch + (static_cast<long long>(it.a) + r) * W * nch;
-    for (int x = threadIdx.x; x < W; x += blockDim.x)
-      for (int c = 0; c < nch; ++c) dst[x * nch + c] = bufB[x * L + r * nch + c];
+  box3_block(bufA, bufB, W, L, j.rx, j.mx, j.boxt);
+  const int sp = scratch_pitch(W, NCH);
+  uint8_t* dst = k.scratch + j.scratch + static_cast<long long>(it.a) * sp;
+  x = threadIdx.x % W;
+  for (int r = threadIdx.x / W; r < R; x += sx_, r += sy_ + (x >= W ? 1 : 0), x -= (x >= W ? W : 0)) {
+#pragma unroll
+    for (int c = 0; c < NCH; ++c) dst[r * sp + x * NCH + c] = bufB[x * L + r * NCH + c];
+  }
+}
+
+__device__ void run_hblur(const KernelArgs& k, const DevPlaneJob& j, const DevItem& it, uint8_t* smem) {
+  switch (j.nch) {
+    case 1: run_hblur_t<1>(k, j, it, smem); break;
+    case 2: run_hblur_t<2>(k, j, it, smem); break;
+    default: run_hblur_t<3>(k, j, it, smem); break;
   }
 }
 
@@ -211,10 +312,10 @@ __device__ void run_vblur(const KernelArgs& k, const DevPlaneJob& j, const DevIt
   const int W = j.w, H = j.h, nch = j.nch, C = it.n, Lr = C * nch, L = (Lr + 3) & ~3;  // L: padded lanes
   uint8_t* bufA = smem;
   uint8_t* bufB = smem + H * L;
-  const uint8_t* src = k.scratch + j.scratch + static_cast<long long>(it.a) * nch;
-  {
+  if ((it.a * nch) & 3) {  // column offset not word-aligned (lane caps that are not a multiple of 4): byte loads
+    const uint8_t* src = k.scratch + j.scratch + static_cast<long long>(it.a) * nch;
     const int lane = threadIdx.x % Lr, ystep = blockDim.x / Lr;
-    const long long rowb = static_cast<long long>(W) * nch;
+    const long long rowb = scratch_pitch(W, nch);
     if (static_cast<int>(threadIdx.x) < ystep * Lr) {
       for (int y = threadIdx.x / Lr; y < H; y += ystep * kB) {
         uint8_t v[kB];
@@ -226,9 +327,38 @@ __device__ void run_vblur(const KernelArgs& k, const DevPlaneJob& j, const DevIt
           if (y + b * ystep < H) bufA[(y + b * ystep) * L + lane] = v[b];
       }
     }
+  } else {
+    // Word loads from the scratch (pitch a multiple of 4; column offset it.a * nch a multiple of 4: the host rounds
+    // the lane cap to a multiple of 4 columns); a short last item reads a few bytes of the row's padding or of the
+    // neighbouring columns (ignored lanes). kVB independent loads per thread before the shared stores.
+    constexpr int kVB = 8;
+    const int sp4 = scratch_pitch(W, nch) >> 2, Q = L >> 2, n = H * Q;
+    const unsigned* src = reinterpret_cast<const unsigned*>(k.scratch + j.scratch) + ((it.a * nch) >> 2);
+    unsigned* dst = reinterpret_cast<unsigned*>(bufA);
+    const int dq = blockDim.x % Q, dy = blockDim.x / Q;  // (row, word) advance per blockDim words
+    int yq = threadIdx.x / Q, qq = threadIdx.x % Q;
+    for (int u0 = threadIdx.x; u0 < n; u0 += blockDim.x * kVB) {
+      unsigned w[kVB];
+#pragma unroll
+      for (int b = 0; b < kVB; ++b) {
+        const int u = u0 + b * blockDim.x;
+        if (u < n) w[b] = src[yq * sp4 + qq];
+        qq += dq;
+        yq += dy;
+        if (qq >= Q) {
+          qq -= Q;
+          ++yq;
+        }
+      }
+#pragma unroll
+      for (int b = 0; b < kVB; ++b) {
+        const int u = u0 + b * blockDim.x;
+        if (u < n) dst[u] = w[b];
+      }
+    }
   }
   __syncthreads();
-  box3_block(bufA, bufB, H, L, j.ry, j.my, k.kdiv);
+  box3_block(bufA, bufB, H, L, j.ry, j.my, j.boxt);
   const RegionPlan pl = k.plans[j.plan];
   const int xc = threadIdx.x % C, ystep = blockDim.x / C;
   if (static_cast<int>(threadIdx.x) >= ystep * C) return;
@@ -473,7 +603,7 @@ struct Redactor::Impl {
   int device = 0;
   int num_sms = 1;
   bool coop_supported = false;
-  int blocks_per_sm = 0, blocks_per_sm4 = 0;
+  int blocks_per_sm = 0, blocks_per_sm2 = 0, blocks_per_sm4 = 0;
   bool init_ok = false;
   std::string init_error;
   Slot slots[2];
@@ -499,6 +629,11 @@ Redactor::Redactor() : impl_(new Impl) {
   if (e == cudaSuccess)
     e = cudaFuncSetAttribute(redact_kernel<4>, cudaFuncAttributePreferredSharedMemoryCarveout,
                              cudaSharedmemCarveoutMaxShared);
+  if (e == cudaSuccess)
+    e = cudaFuncSetAttribute(redact_kernel<2>, cudaFuncAttributePreferredSharedMemoryCarveout,
+                             cudaSharedmemCarveoutMaxShared);
+  if (e == cudaSuccess)
+    e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&m.blocks_per_sm2, redact_kernel<2>, kThreads, kSmemBytes);
   if (e == cudaSuccess)
     e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&m.blocks_per_sm, redact_kernel<1>, kThreads, kSmemBytes);
   if (e == cudaSuccess)
@@ -609,6 +744,14 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   // Tuning knob (benchmarks): FACEMASK_CUDA_NOCLASSIFY=1 evaluates region_alpha() at every pixel (no pre-classes).
   const char* ncl = std::getenv("FACEMASK_CUDA_NOCLASSIFY");
   const bool no_classify = ncl && std::strcmp(ncl, "1") == 0;
+  // Box passes: 8 threads per unit for YUV/GRAY formats, one thread per unit (chunks of >= r) for RGB formats
+  // (measured on H100, docs/benchmarks.md). Tuning knob (benchmarks): FACEMASK_CUDA_BOXT = 1, 2, 4, 8, 16 or 32.
+  int box_env = 0;
+  if (const char* bt = std::getenv("FACEMASK_CUDA_BOXT")) {
+    const int t = std::atoi(bt);
+    if (t == 2 || t == 4 || t == 8 || t == 16 || t == 32) box_env = -t;
+    if (t == 1) box_env = 1;
+  }
   for (size_t pi = 0; pi < plans.size(); ++pi) {
     const RegionPlan& pl = plans[pi];
     const ImageView& fr = frames[plan_frame[pi]];
@@ -634,6 +777,7 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
       j.sy = lay.sub_y;
       cov_thresholds(pl, &j);
       if (no_classify) j.cf = 0;
+      j.boxt = box_env != 0 ? box_env : (fi.yuv ? -8 : 1);
       const int pw = plane_width(fi, p, fr.width), ph = plane_height(fi, p, fr.height);
       const int px0 = pl.x0 / j.sx, py0 = pl.y0 / j.sy;
       const int px1 = std::min((pl.x1 + j.sx - 1) / j.sx, pw), py1 = std::min((pl.y1 + j.sy - 1) / j.sy, ph);
@@ -650,13 +794,14 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
         j.mx = magic_for(j.rx);
         j.my = magic_for(j.ry);
         j.scratch = scratch_bytes;
-        scratch_bytes += static_cast<long long>(align16(static_cast<size_t>(j.w) * j.h * j.nch));
+        scratch_bytes += static_cast<long long>(align16(static_cast<size_t>(scratch_pitch(j.w, j.nch)) * j.h));
         // Shared memory per item: 2 buffers of (sequence length) x (lanes padded to a multiple of 4) bytes.
         const int lanes_w = (kSmemBytes / (2 * j.w)) & ~3, lanes_h = (kSmemBytes / (2 * j.h)) & ~3;
         // Tuning knob (benchmarks): FACEMASK_CUDA_MAXLANES caps the lanes of one work item (smaller items: more of
         // them, better balance across SMs; larger: less per-item overhead).
         const int rows = std::min(std::min(kThreads, max_lanes) / j.nch, lanes_w / j.nch);
-        const int cols = std::min(std::min(kThreads, max_lanes) / j.nch, lanes_h / j.nch);
+        int cols = std::min(std::min(kThreads, max_lanes) / j.nch, lanes_h / j.nch);
+        if (cols >= 4) cols &= ~3;  // word-aligned column items (the column pass loads words)
         if (rows < 1 || cols < 1) {
           *error = "region rect " + std::to_string(j.w) + "x" + std::to_string(j.h) +
                    " is too large for the CUDA blur's shared memory (max " +
@@ -763,17 +908,24 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   ka.phases = reinterpret_cast<const Phase*>(sl.arena + off_phases);
   ka.counters = reinterpret_cast<int*>(sl.arena + off_counters);
   ka.scratch = sl.scratch;
-  ka.kdiv = 1;  // tuning knob (benchmarks): FACEMASK_CUDA_KDIV
-  if (const char* kd = std::getenv("FACEMASK_CUDA_KDIV")) ka.kdiv = std::max(1, std::min(64, std::atoi(kd)));
+  ka.kdiv = 1;
   if (timing_) cudaEventRecord(m.t0, stream);
   const int nphases = static_cast<int>(phases.size());
 
-  // Default: the variant register-capped for 4 blocks per SM (measured faster on H100, docs/benchmarks.md).
-  // Tuning knob (benchmarks): FACEMASK_CUDA_OCC=1 selects the uncapped variant (more registers, 2 blocks per SM).
+  // Default: the variant register-capped for 2 blocks per SM (128 registers; measured fastest on H100,
+  // docs/benchmarks.md). Tuning knob (benchmarks): FACEMASK_CUDA_OCC=1 selects the uncapped variant.
+  // FACEMASK_CUDA_OCC=4: the variant capped for 4 blocks per SM (spills since the deeper load batches).
   const char* occ = std::getenv("FACEMASK_CUDA_OCC");
-  const bool occ4 = !(occ && std::strcmp(occ, "1") == 0) && m.blocks_per_sm4 > 0;
-  const void* kfn = occ4 ? reinterpret_cast<const void*>(redact_kernel<4>) : reinterpret_cast<const void*>(redact_kernel<1>);
-  const int bps = occ4 ? m.blocks_per_sm4 : m.blocks_per_sm;
+  const int occv = occ ? std::atoi(occ) : 2;
+  const void* kfn = reinterpret_cast<const void*>(redact_kernel<2>);
+  int bps = m.blocks_per_sm2;
+  if (occv == 4 && m.blocks_per_sm4 > 0) {
+    kfn = reinterpret_cast<const void*>(redact_kernel<4>);
+    bps = m.blocks_per_sm4;
+  } else if (occv == 1 || bps <= 0) {
+    kfn = reinterpret_cast<const void*>(redact_kernel<1>);
+    bps = m.blocks_per_sm;
+  }
   if (m.coop_supported && bps > 0 && !force_multi_launch_) {
     const int grid = std::max(1, std::min(bps * m.num_sms, max_phase_items));
     int first = 0, end = nphases;
