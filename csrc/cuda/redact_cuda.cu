@@ -367,36 +367,43 @@ __device__ void run_vblur(const KernelArgs& k, const DevPlaneJob& j, const DevIt
   uint8_t* const colp = pixel_ptr(j, X, j.y0);
   const long long fstride = j.pstride;
   for (int y = threadIdx.x / C; y < H; y += ystep * kB) {
-    uint8_t v[kB][3];
-    int cls[kB];
+    unsigned vp[kB];  // source channels of ramp pixels, packed (c0 | c1 << 8 | c2 << 16)
+    unsigned rm = 0;  // bit b: pixel b is on the feather ramp (region_alpha needed)
 #pragma unroll
     for (int b = 0; b < kB; ++b) {  // classify, then loads of ramp pixels (independent), then stores
       const int yy = y + b * ystep;
-      cls[b] = yy < H ? cov_class(j, px, (j.y0 + yy + 0.5f) * j.sy) : 0;
-      if (cls[b] == 1) {
+      const int cls = yy < H ? cov_class(j, px, (j.y0 + yy + 0.5f) * j.sy) : 0;
+      vp[b] = 0u;
+      if (cls == 1) {
+        rm |= 1u << b;
         const uint8_t* p = colp + yy * fstride;
 #pragma unroll
         for (int c = 0; c < 3; ++c)
-          if (c < nch) v[b][c] = p[j.off[c]];
-      }
-    }
-#pragma unroll
-    for (int b = 0; b < kB; ++b) {
-      const int yy = y + b * ystep;
-      if (cls[b] == 0) continue;
-      uint8_t* p = colp + yy * fstride;
-      const uint8_t* red = bufB + yy * L + xc * nch;
-      if (cls[b] == 2) {
+          if (c < nch) vp[b] |= static_cast<unsigned>(p[j.off[c]]) << (8 * c);
+      } else if (cls == 2) {
+        uint8_t* p = colp + yy * fstride;
+        const uint8_t* red = bufB + yy * L + xc * nch;
 #pragma unroll
         for (int c = 0; c < 3; ++c)
           if (c < nch) p[j.off[c]] = red[c];
-        continue;
       }
+    }
+    // Ramp pixels: one (not unrolled) region_alpha() call site, so a warp runs it max(ramp pixels per lane) times.
+    while (rm) {
+      const int b = __ffs(rm) - 1;
+      rm &= rm - 1u;
+      unsigned src = vp[0];
+#pragma unroll
+      for (int t = 1; t < kB; ++t)
+        if (t == b) src = vp[t];
+      const int yy = y + b * ystep;
       const float al = region_alpha(pl, px, (j.y0 + yy + 0.5f) * j.sy);
       if (static_cast<int>(al * 255.f + 0.5f) == 0) continue;
+      uint8_t* p = colp + yy * fstride;
+      const uint8_t* red = bufB + yy * L + xc * nch;
 #pragma unroll
       for (int c = 0; c < 3; ++c)
-        if (c < nch) p[j.off[c]] = composite_u8(v[b][c], red[c], al);
+        if (c < nch) p[j.off[c]] = composite_u8(static_cast<uint8_t>(src >> (8 * c)), red[c], al);
     }
   }
 }
