@@ -2,8 +2,10 @@
 // every frame of a batch, on a caller-given stream. Host-side planning (region rect, sigma/radius, cell, shape,
 // face oval) is the core's plan_region()/plane_radius(); per-pixel coverage and compositing are the core's
 // FACEMASK_HD region_alpha()/composite_u8(). Only the pixel passes (3x box blur per axis, pixelate, fill) are
-// re-implemented here, with the exact integer arithmetic of the spec, so results match csrc/core within +-1 (in
-// practice bit-exact).
+// re-implemented here, with the exact integer arithmetic of the spec; built with --fmad=false so the float coverage
+// rounds like the CPU core: results are byte-identical to csrc/core (tests/test_cuda_redact.py, scripts/bench_gpu.py).
+// Ellipse pixels are pre-classified (sure inside / sure outside / feather ramp) from a bound on the core's signed
+// distance with a wide safety band; only ramp pixels evaluate region_alpha().
 //
 // Launch structure: all work of a batch is one cooperative kernel launch (phase A: horizontal box passes / pixelate
 // cells / fill; grid-wide sync; phase B: vertical box passes + composite). Regions whose rects overlap an earlier
