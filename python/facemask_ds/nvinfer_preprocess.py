@@ -64,6 +64,16 @@ def network_input(rgb: np.ndarray, scaling: dict[str, Any], net_w: int, net_h: i
                          interpolation=getattr(cv2, interpolation))
     if resized.ndim == 2:
         resized = resized[:, :, None]
+    return pad_and_normalize(resized, s, net_w, net_h, net_c, net_scale_factor, offsets, nhwc)
+
+
+def pad_and_normalize(resized: np.ndarray, scaling: dict[str, Any], net_w: int, net_h: int, net_c: int = 3,
+                      net_scale_factor: float = 1.0, offsets: Sequence[float] = (),
+                      nhwc: bool = False) -> np.ndarray:
+    """The frame already scaled to the destination size and in the model's channel order (dest_h x dest_w x C
+    uint8) -> one frame of network input: black (0) padding at nvinfer's offsets, then
+    ``net-scale-factor * (x - offsets[c])`` for every pixel, padding included. float32 [C,H,W] (or [H,W,C])."""
+    s = scaling
     canvas = np.zeros((net_h, net_w, net_c), np.uint8)  # black padding, as nvinfer
     ot, ol = s["offset_top"], s["offset_left"]
     canvas[ot:ot + s["dest_height"], ol:ol + s["dest_width"]] = resized[:, :, :net_c]

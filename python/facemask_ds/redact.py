@@ -29,6 +29,7 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 
 from . import models, paths
+from .nvinfer_preprocess import pad_and_normalize
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 _SENTINEL = object()
@@ -276,16 +277,7 @@ class FaceDetector:
         fam = self.family
         net_w, net_h = s["net_w"], s["net_h"]
         img = resized_rgb[:, :, ::-1] if fam.color_format == models.BGR else resized_rgb
-        if (s["dest_width"], s["dest_height"]) != (net_w, net_h):
-            canvas = np.zeros((net_h, net_w, 3), np.uint8)      # black padding, as nvinfer
-            canvas[s["offset_top"]:s["offset_top"] + s["dest_height"],
-                   s["offset_left"]:s["offset_left"] + s["dest_width"]] = img
-            img = canvas
-        x = img.transpose(2, 0, 1).astype(np.float32)[None]
-        if fam.offsets != (0.0, 0.0, 0.0):
-            x -= np.asarray(fam.offsets, np.float32)[None, :, None, None]
-        if fam.net_scale_factor != 1.0:
-            x *= np.float32(fam.net_scale_factor)
+        x = pad_and_normalize(img, s, net_w, net_h, 3, fam.net_scale_factor, fam.offsets)[None]
         outs = self._session.run(None, {self._in: np.ascontiguousarray(x)})
         layers = {n: np.ascontiguousarray(o[0]) for n, o in zip(self._out, outs)}
         r = _native.decode(fam.name, layers, net_w, net_h, self.threshold, None)
