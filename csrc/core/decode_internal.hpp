@@ -106,6 +106,11 @@ bool decode_blazeface(Ctx& c);
 // YOLOv5-Face and YOLOv8-Face decoders (decode_yolov5face.cpp). find_* returns 1 when present.
 int find_yolo_split(Ctx& c, int idx[3], bool* explicit_failed);
 bool decode_yolo_split(Ctx& c, const int idx[3]);
+// The single decoded-rows tensor of a YOLO-face export: output_names[0] when one name is given, else the first of
+// the default names present. Returns its index, -1 when none matched (caller falls back to shapes), -2 after
+// c.fail() (a configured name is missing, or output_names has neither 1 nor 3 entries; `layout` names the
+// expected shape in that message).
+int find_yolo_rows(Ctx& c, const std::vector<const char*>& default_names, const char* layout);
 
 // ---- template implementation -----------------------------------------------------------------------------------
 

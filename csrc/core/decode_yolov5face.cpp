@@ -61,6 +61,25 @@ int find_yolo_split(Ctx& c, int idx[3], bool* explicit_failed) {
   return idx[0] >= 0 && idx[1] >= 0 && idx[2] >= 0;
 }
 
+int find_yolo_rows(Ctx& c, const std::vector<const char*>& default_names, const char* layout) {
+  const auto& outs = *c.outputs;
+  const auto& names = c.opt->output_names;
+  if (names.size() == 1) {
+    for (size_t i = 0; i < outs.size(); ++i)
+      if (outs[i].name == names[0]) return static_cast<int>(i);
+    c.fail("layer '" + names[0] + "' (from output_names) not found; outputs: " + outputs_str(outs));
+    return -2;
+  }
+  if (!names.empty()) {
+    c.fail(std::string("output_names must name 1 tensor (") + layout + ") or 3 (boxes, scores, landmarks)");
+    return -2;
+  }
+  for (const char* n : default_names)
+    for (size_t i = 0; i < outs.size(); ++i)
+      if (outs[i].name == n) return static_cast<int>(i);
+  return -1;
+}
+
 bool decode_yolo_split(Ctx& c, const int idx[3]) {
   const auto& outs = *c.outputs;
   int64_t r[3], k[3];
@@ -91,26 +110,15 @@ bool decode_yolov5face(Ctx& c) {
   bool explicit_failed;
   if (find_yolo_split(c, sidx, &explicit_failed)) return decode_yolo_split(c, sidx);
   if (explicit_failed) return false;
-  int id = -1;
-  const auto& names = c.opt->output_names;
-  if (names.size() == 1) {
-    for (size_t i = 0; i < outs.size(); ++i)
-      if (outs[i].name == names[0]) id = static_cast<int>(i);
-    if (id < 0) return c.fail("layer '" + names[0] + "' (from output_names) not found; outputs: " + outputs_str(outs));
-  } else if (!names.empty()) {
-    return c.fail("output_names must name 1 tensor ([N,16] rows) or 3 (boxes, scores, landmarks)");
-  } else {
-    for (const char* n : kSingleNames)
-      for (size_t i = 0; i < outs.size() && id < 0; ++i)
-        if (outs[i].name == n) id = static_cast<int>(i);
-    if (id < 0) {
-      std::vector<bool> used(outs.size(), false);
-      id = take_matrix(outs, used, -1, 16);
-    }
-    if (id < 0)
-      return c.fail("no [N,16] output (cx,cy,w,h,obj,10 landmarks,cls) and no boxes/scores/landmarks split; outputs: " +
-                    outputs_str(outs));
+  int id = find_yolo_rows(c, kSingleNames, "[N,16] rows");
+  if (id == -2) return false;
+  if (id < 0) {
+    std::vector<bool> used(outs.size(), false);
+    id = take_matrix(outs, used, -1, 16);
   }
+  if (id < 0)
+    return c.fail("no [N,16] output (cx,cy,w,h,obj,10 landmarks,cls) and no boxes/scores/landmarks split; outputs: " +
+                  outputs_str(outs));
   int64_t n, cols;
   if (!mat_dims(c, outs[id], "rows", &n, &cols)) return false;
   if (cols != 16) return c.fail("layer '" + outs[id].name + "' (rows): expected [N,16], got dims " + dims_str(outs[id].dims));

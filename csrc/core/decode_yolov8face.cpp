@@ -25,25 +25,14 @@ bool decode_yolov8face(Ctx& c) {
   const std::string& v = c.opt->variant;
   if (!(v == "auto" || v.empty() || v == "rows" || v == "channels"))
     return c.fail("unknown variant '" + v + "' (auto, rows, channels)");
-  int id = -1;
-  const auto& names = c.opt->output_names;
-  if (names.size() == 1) {
-    for (size_t i = 0; i < outs.size(); ++i)
-      if (outs[i].name == names[0]) id = static_cast<int>(i);
-    if (id < 0) return c.fail("layer '" + names[0] + "' (from output_names) not found; outputs: " + outputs_str(outs));
-  } else if (!names.empty()) {
-    return c.fail("output_names must name 1 tensor ([N,20] or [20,N]) or 3 (boxes, scores, landmarks)");
-  } else {
-    for (const char* n : {"output0", "output", "out", "pred"})
-      for (size_t i = 0; i < outs.size() && id < 0; ++i)
-        if (outs[i].name == n) id = static_cast<int>(i);
-    for (size_t i = 0; i < outs.size() && id < 0; ++i) {
-      const auto d = squeeze_leading(outs[i].dims, 2);
-      if (d.size() == 2 && (d[0] == 20 || d[1] == 20)) id = static_cast<int>(i);
-    }
-    if (id < 0)
-      return c.fail("no [N,20] / [20,N] output and no boxes/scores/landmarks split; outputs: " + outputs_str(outs));
+  int id = find_yolo_rows(c, {"output0", "output", "out", "pred"}, "[N,20] or [20,N]");
+  if (id == -2) return false;
+  for (size_t i = 0; i < outs.size() && id < 0; ++i) {
+    const auto d = squeeze_leading(outs[i].dims, 2);
+    if (d.size() == 2 && (d[0] == 20 || d[1] == 20)) id = static_cast<int>(i);
   }
+  if (id < 0)
+    return c.fail("no [N,20] / [20,N] output and no boxes/scores/landmarks split; outputs: " + outputs_str(outs));
   int64_t a, b;
   if (!mat_dims(c, outs[id], "predictions", &a, &b)) return false;
   bool channels;

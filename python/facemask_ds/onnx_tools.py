@@ -14,13 +14,13 @@ support or numerics.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 
+from .engine import sha256_file  # the engine sidecar records the same hash
 from .models import ModelFamily
 
 # Ops whose output shape depends on the data: nvinfer needs static non-batch output dims.
@@ -88,14 +88,6 @@ def _require_onnx():
     import onnx
 
     return onnx
-
-
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _dims(vi) -> list:
