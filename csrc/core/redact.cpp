@@ -57,6 +57,22 @@ int plane_radius(const RegionPlan& plan, int sub) {
   return box_radius_for_sigma(static_cast<double>(plan.sigma) / (sub > 0 ? sub : 1));
 }
 
+int blur_factor(double s) {
+  if (!(s >= 8.0)) return 1;  // also NaN
+  int f = 1;
+  while (f < kMaxBlurFactor && 2.0 * f <= s / 4.0) f *= 2;
+  return f;
+}
+
+BlurAxis plane_blur(const RegionPlan& plan, int sub) {
+  BlurAxis a;
+  const double s = static_cast<double>(plan.sigma) / (sub > 0 ? sub : 1);
+  a.factor = blur_factor(s);
+  while ((1 << a.log2_factor) < a.factor) ++a.log2_factor;
+  a.radius = box_radius_for_sigma(s / a.factor);
+  return a;
+}
+
 namespace {
 
 constexpr float kCoordLimit = 1e8f;

@@ -1,4 +1,4 @@
-// CPU face redaction: gaussian-like blur (3-pass box cascade), pixelate, solid fill, through a box, ellipse,
+// CPU face redaction: gaussian-like blur (3-pass box cascade on a decimated grid, bilinear upsampling), pixelate, solid fill, through a box, ellipse,
 // landmark-fitted face oval or instance mask, with margin and feathered edge, on 15 raw formats.
 // Plain C++17. The CUDA twin (csrc/cuda) must reproduce this look within +-1 per channel: it calls plan_region()
 // and region_alpha()/composite_u8() from here and implements the pixel passes exactly as specified below.
@@ -26,13 +26,32 @@
 //                Sample points: a pixel (x, y) of a plane with subsampling (sx, sy) is evaluated at the frame point
 //                ((x + 0.5) sx, (y + 0.5) sy) (its centre in luma coordinates). On that plane the rect is
 //                [x0 / sx, ceil(x1 / sx)) x [y0 / sy, ceil(y1 / sy)).
-// Blur           sigma = strength * 0.15 * S (luma px). Per plane sigma_p = sigma / sx horizontally, sigma / sy
-//                vertically. Box radius for a target sigma s (3 passes of a (2r+1) box have variance r (r + 1)):
-//                  r = clamp(floor((sqrt(1 + 4 s^2) - 1) / 2 + 0.5), 1, kMaxBoxRadius)   (double precision)
-//                Algorithm per plane, per processed channel, on the plane rect only (copy of the original values):
-//                  3 x horizontal box pass (radius rx), then 3 x vertical box pass (radius ry);
-//                  one pass:  out[i] = floor((sum_{k=-r..r} in[clamp(i + k, lo, hi)] + r) / (2r + 1))  (integers;
-//                  clamp-to-edge *inside the plane rect*, lo/hi = its first/last index; every pass yields uint8).
+// Blur           sigma = strength * 0.15 * S (luma px). Per plane and direction: s = sigma / sx horizontally,
+//                sigma / sy vertically. Each direction gets a decimation factor and a box radius:
+//                  f = the largest power of two <= s / 4, clamped to [1, kMaxBlurFactor = 64] (f = 1 when s < 8);
+//                  r = box_radius_for_sigma(s / f), where for a target sigma t (3 passes of a (2r+1) box have
+//                  variance r (r + 1)):  r = clamp(floor((sqrt(1 + 4 t^2) - 1) / 2 + 0.5), 1, kMaxBoxRadius)
+//                  (double precision; blur_factor() and plane_blur() below compute f and r).
+//                Algorithm per plane, per processed channel, on the plane rect only (pw x ph pixels P[y][x] of the
+//                original values, local coordinates; fx, fy, rx, ry as above; lg(f) = log2 f):
+//                  1. decimate to nx = ceil(pw / fx) by ny = ceil(ph / fy) cells (the rect's last row / column of
+//                     pixels repeated to complete the last cells):
+//                       L0[i][j] = (sum_{a<fy, b<fx} P[min(i fy + a, ph - 1)][min(j fx + b, pw - 1)] + fx fy / 2)
+//                                  >> (lg fx + lg fy)
+//                  2. on the nx x ny grid: 3 x horizontal box pass (radius rx), then 3 x vertical box pass (ry);
+//                     one pass:  out[i] = floor((sum_{k=-r..r} in[clamp(i + k, 0, n - 1)] + r) / (2r + 1))
+//                     (integers, clamp-to-edge inside the grid, every pass yields uint8) -> L;
+//                  3. bilinear upsampling in exact integers: for a pixel column x, m = 2x + 1 - fx,
+//                     j0 = floor(m / (2 fx)) (floor division), wx = m - 2 fx j0 (in [0, 2 fx)), j1 = j0 + 1, then j0
+//                     and j1 clamped to [0, nx - 1]; likewise i0, i1, wy for a pixel row y with fy and ny;
+//                       h(i) = L[i][j0] (2 fx - wx) + L[i][j1] wx
+//                       red  = (h(i0) (2 fy - wy) + h(i1) wy + 2 fx fy) >> (lg fx + lg fy + 2)
+//                     (h <= 255 * 128 fits 16 bits, the sum <= 255 * 4 * 64 * 64 fits 32).
+//                With fx = fy = 1, steps 1 and 3 are the identity and the blur is the plain 3 + 3 pass cascade
+//                of radius box_radius_for_sigma(s). Effective variance per direction ~ f^2 (r (r + 1) + 1/4): the
+//                cell average adds ~f^2 / 12 and the bilinear tent ~f^2 / 6 on top of the cascade's f^2 r (r + 1),
+//                so the blur is never weaker than sigma; cost per pixel is O(1) in sigma (one read to decimate, one
+//                bilinear sample), the cascade runs on ~1 / (fx fy) of the pixels.
 //                The blurred value is the redacted value `red`.
 // Pixelate       cell = 2 * max(1, floor(strength * S / 12 + 0.5)) luma px (even, ~6 cells across a face at
 //                strength 1). Cells tile the rect from its top-left corner (x0, y0); on a subsampled plane the cell is
@@ -66,6 +85,7 @@ enum class RedactMode : int { kBlur = 0, kPixelate = 1, kFill = 2 };
 enum class RedactShape : int { kBox = 0, kEllipse = 1, kOval = 2 };
 
 constexpr int kMaxBoxRadius = 1023;
+constexpr int kMaxBlurFactor = 64;  // largest blur decimation factor (power of two)
 
 const char* redact_mode_name(RedactMode m);    // "blur", "pixelate", "fill"
 const char* redact_shape_name(RedactShape s);  // "box", "ellipse", "oval"
@@ -123,7 +143,18 @@ int box_radius_for_sigma(double sigma);
 /// Plan one region for a W x H frame (formulas above). Never throws; degenerate input -> plan.empty.
 RegionPlan plan_region(const Region& r, const RedactParams& p, int frame_w, int frame_h);
 
-/// Radius of a plane with subsampling sub (1 or 2) for plan.sigma: box_radius_for_sigma(sigma / sub).
+/// Decimation factor for a per-plane blur sigma s: the largest power of two <= s / 4, clamped to [1, 64].
+int blur_factor(double s);
+
+/// Blur geometry of one direction of a plane with subsampling sub (1 or 2): s = plan.sigma / sub,
+/// factor = blur_factor(s), log2 of it, radius = box_radius_for_sigma(s / factor).
+struct BlurAxis {
+  int factor = 1, log2_factor = 0, radius = 1;
+};
+BlurAxis plane_blur(const RegionPlan& plan, int sub);
+
+/// Pre-decimation radius box_radius_for_sigma(plan.sigma / sub) (the f = 1 radius; kept until the passes move to
+/// plane_blur()).
 int plane_radius(const RegionPlan& plan, int sub);
 
 /// Coverage of the frame point (px, py) for a plan, with the plan's feather or an override (>= 0).
