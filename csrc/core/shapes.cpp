@@ -135,10 +135,10 @@ struct OvalRaster {
   float cw, ch;      // cell size
   float feather;     // finite, > 0
   int mask_w, mask_h;
-  // q^2 = qa dx^2 + qb dx dy + qc dy^2; rows solve it against t_out / t_in (see rasterize_face_oval)
-  double qa, qb, qc, t_out, t_in;
+  // per row (dy from the centre): cells j in [mid - r, mid + r], mid = mid0 + mid1 dy, r^2 = c2 dy^2 + k_out (k_in)
+  // (see rasterize_face_oval)
+  double mid0, mid1, c2, k_out, k_in, cy;
   bool has_in;
-  double x0, icw, ia2, cy;
 };
 
 constexpr int kRows = 64;         // rows solved per batch
@@ -190,21 +190,20 @@ FACEMASK_ALWAYS_INLINE void oval_rows(const OvalRaster& P, float* out) {
   for (int r0 = 0; r0 < P.mask_h; r0 += kRows) {
     const int m = std::min(kRows, P.mask_h - r0);
     for (int k = 0; k < m; ++k) ys[k] = y1 + (static_cast<float>(r0 + k) + 0.5f) * ch;
-    // Cell-position ranges (real j) with q^2 <= t_out and q^2 <= t_in per row: roots of qa t^2 + b t + cc - T = 0.
-    // No branches: an empty range becomes [wmax, -1]; positions are clamped to [-1, wmax].
+    // Cell-position ranges (real j) with q^2 <= t_out and q^2 <= t_in per row: centre mid(dy) and half-width
+    // r = sqrt(r2) of the roots of q^2(x) = T (see rasterize_face_oval). No branches: an empty range becomes
+    // [wmax, -1]; positions are clamped to [-1, wmax] (NaN -> -1).
     for (int k = 0; k < m; ++k) {
-      const double dy = static_cast<double>(ys[k]) - P.cy;
-      const double b = P.qb * dy, cc = P.qc * dy * dy, mid = (-b * P.ia2 - P.x0) * P.icw - 0.5;
-      const double d_out = b * b - 4.0 * P.qa * (cc - P.t_out), d_in = b * b - 4.0 * P.qa * (cc - P.t_in);
-      const double r_out = std::sqrt(d_out > 0.0 ? d_out : 0.0) * P.ia2 * P.icw;
-      const double r_in = std::sqrt(d_in > 0.0 ? d_in : 0.0) * P.ia2 * P.icw;
-      const bool ok_out = d_out > 0.0, ok_in = P.has_in && d_in > 0.0;
-      auto clamp = [wmax](double v) { return v >= -1.0 ? (v <= wmax ? v : wmax) : -1.0; };  // NaN -> -1
-      const double a = clamp(mid - r_out), bb = clamp(mid + r_out), ai = clamp(mid - r_in), bi = clamp(mid + r_in);
-      lo_out[k] = ok_out ? a : wmax;
-      hi_out[k] = ok_out ? bb : -1.0;
-      lo_in[k] = ok_in ? ai : wmax;
-      hi_in[k] = ok_in ? bi : -1.0;
+      const double dy = static_cast<double>(ys[k]) - P.cy, dy2 = dy * dy;
+      const double mid = P.mid0 + P.mid1 * dy;
+      const double r2_out = P.c2 * dy2 + P.k_out, r2_in = P.c2 * dy2 + P.k_in;
+      const double r_out = std::sqrt(r2_out > 0.0 ? r2_out : 0.0), r_in = std::sqrt(r2_in > 0.0 ? r2_in : 0.0);
+      const bool ok_out = r2_out > 0.0, ok_in = P.has_in && r2_in > 0.0;
+      auto clamp = [wmax](double v) { return std::max(-1.0, std::min(v, wmax)); };  // NaN -> -1
+      lo_out[k] = ok_out ? clamp(mid - r_out) : wmax;
+      hi_out[k] = ok_out ? clamp(mid + r_out) : -1.0;
+      lo_in[k] = ok_in ? clamp(mid - r_in) : wmax;
+      hi_in[k] = ok_in ? clamp(mid + r_in) : -1.0;
     }
     // Cells that may be non-zero: [o0, o1); ones: [a0, a1). Cell j is in a range [lo, hi] of real positions when
     // floor(lo) + 1 <= j <= floor(hi) (j = lo exactly lies on the slack threshold, outside the ramp either way).
@@ -335,25 +334,30 @@ void rasterize_face_oval(const Detection& d, int mask_w, int mask_h, float* out)
   P.mask_w = mask_w;
   P.mask_h = mask_h;
   // q^2(dx, dy) (dx, dy from the centre), exactly as ellipse_alpha_soft computes it from the same float c, s, rx, ry
-  // (up to rounding).
+  // (up to rounding): q^2 = qa dx^2 + qb dx dy + qc dy^2.
   const double rx = e.rx, ry = e.ry, cd = c, sd = s;
   const double irx2 = 1.0 / (rx * rx), iry2 = 1.0 / (ry * ry);
-  P.qa = cd * cd * irx2 + sd * sd * iry2;
-  P.qb = 2.0 * cd * sd * (irx2 - iry2);
-  P.qc = sd * sd * irx2 + cd * cd * iry2;
+  const double qa = cd * cd * irx2 + sd * sd * iry2;
+  const double qb = 2.0 * cd * sd * (irx2 - iry2);
   const double rmin = std::min(rx, ry), rmax = std::max(rx, ry);
   const double delta = 0.5 * static_cast<double>(feather) / rmin;
-  const double mag = std::max({std::fabs(static_cast<double>(d.x1)), std::fabs(static_cast<double>(d.x2)),
-                               std::fabs(static_cast<double>(d.y1)), std::fabs(static_cast<double>(d.y2)), rmax});
+  const double mag = std::max(std::max(std::fabs(static_cast<double>(d.x1)), std::fabs(static_cast<double>(d.x2))),
+                              std::max(std::max(std::fabs(static_cast<double>(d.y1)), std::fabs(static_cast<double>(d.y2))), rmax));
   const double slack = 1e-4 + 0.02 * delta + 1e-6 * mag / rmin;
   const double q_in = 1.0 - delta - slack, q_out = 1.0 + delta + slack;
   P.has_in = q_in > 0.0;
-  P.t_in = P.has_in ? q_in * q_in : 0.0;
-  P.t_out = q_out * q_out;
-  // Cell j samples dx = x0 + (j + 0.5) cw with x0 = x1 - cx: j = (dx - x0) / cw - 0.5.
-  P.x0 = static_cast<double>(d.x1) - e.cx;
-  P.icw = 1.0 / static_cast<double>(cw);
-  P.ia2 = 0.5 / P.qa;
+  const double t_in = P.has_in ? q_in * q_in : 0.0, t_out = q_out * q_out;
+  // Per row, q^2 = T at dx = (-qb dy +- sqrt(D)) / (2 qa) with D = (qb^2 - 4 qa qc) dy^2 + 4 qa T, and
+  // qb^2 - 4 qa qc = -4 irx2 iry2 (c^2 + s^2)^2 exactly (no cancellation when computed that way). Cell j samples
+  // dx = x0 + (j + 0.5) cw with x0 = x1 - cx, so in cells: mid = (-qb dy / (2 qa) - x0) / cw - 0.5 and
+  // r^2 = D / (2 qa cw)^2.
+  const double x0 = static_cast<double>(d.x1) - e.cx, icw = 1.0 / static_cast<double>(cw);
+  const double cs2 = cd * cd + sd * sd, s2 = icw * icw / (qa * qa);
+  P.mid0 = -x0 * icw - 0.5;
+  P.mid1 = -qb / (2.0 * qa) * icw;
+  P.c2 = -(irx2 * iry2) * (cs2 * cs2) * s2;
+  P.k_out = t_out * qa * s2;
+  P.k_in = t_in * qa * s2;
   P.cy = e.cy;
   static const OvalRowsFn rows = pick_oval_rows();
   rows(P, out);
