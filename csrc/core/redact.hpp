@@ -156,8 +156,8 @@ struct BlurAxis {
 };
 BlurAxis plane_blur(const RegionPlan& plan, int sub);
 
-/// Pre-decimation radius box_radius_for_sigma(plan.sigma / sub) (the f = 1 radius; kept until the passes move to
-/// plane_blur()).
+/// Pre-decimation radius box_radius_for_sigma(plan.sigma / sub) (the f = 1 radius; the CPU passes use plane_blur();
+/// kept for the CUDA path until it moves to plane_blur()).
 int plane_radius(const RegionPlan& plan, int sub);
 
 /// Coverage of the frame point (px, py) for a plan, with the plan's feather or an override (>= 0).
