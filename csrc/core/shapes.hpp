@@ -71,6 +71,10 @@ FACEMASK_HD inline bool ellipse_empty(const Ellipse& e) {
 ///   sd = (q^2 - q) / g   (exact on both axes and for circles; sd = -min(rx, ry) at the centre, g = 0),
 ///   alpha = clamp(0.5 - sd / feather_px, 0, 1).
 /// feather_px <= 0 (or non-finite): hard edge, alpha = (q <= 1) ? 1 : 0. Empty ellipse: 0.
+/// Float evaluation order (the exact bytes the CPU core, the CUDA kernels and the parser masks share; IEEE float,
+/// no FMA contraction): irx = 1 / rx, iry = 1 / ry, ux = u irx, vy = v iry, q2 = ux ux + vy vy, q = sqrt(q2),
+/// gx = ux irx, gy = vy iry, g = sqrt(gx gx + gy gy), sd = (q2 - q) / g, alpha = 0.5 - sd (1 / feather_px):
+/// one division per point (the reciprocals are loop invariants).
 FACEMASK_HD inline float ellipse_alpha_soft(const Ellipse& e, float c, float s, float px, float py,
                                             float feather_px);
 
@@ -80,7 +84,7 @@ FACEMASK_HD inline float ellipse_alpha_cs(const Ellipse& e, float c, float s, fl
     const float dx = px - e.cx, dy = py - e.cy;
     const float u = c * dx + s * dy;
     const float v = -s * dx + c * dy;
-    const float ux = u / e.rx, vy = v / e.ry;
+    const float ux = u * (1.f / e.rx), vy = v * (1.f / e.ry);
     return ux * ux + vy * vy <= 1.f ? 1.f : 0.f;
   }
   return ellipse_alpha_soft(e, c, s, px, py, feather_px);
@@ -93,15 +97,16 @@ FACEMASK_HD inline float ellipse_alpha_soft(const Ellipse& e, float c, float s, 
   const float dx = px - e.cx, dy = py - e.cy;
   const float u = c * dx + s * dy;
   const float v = -s * dx + c * dy;
-  const float ux = u / e.rx, vy = v / e.ry;
+  const float irx = 1.f / e.rx, iry = 1.f / e.ry;  // loop invariants: hoisted by the compiler
+  const float ux = u * irx, vy = v * iry;
   const float q2 = ux * ux + vy * vy;
   const float q = std::sqrt(q2);
-  const float gx = ux / e.rx, gy = vy / e.ry;
+  const float gx = ux * irx, gy = vy * iry;
   const float g = std::sqrt(gx * gx + gy * gy);
   const float rmin = e.rx < e.ry ? e.rx : e.ry;
   const float gs = g > 0.f ? g : 1.f;  // never divide by 0: keeps the function branch-free
   const float sd = g > 0.f ? (q2 - q) / gs : -rmin;
-  const float a = 0.5f - sd / feather_px;
+  const float a = 0.5f - sd * (1.f / feather_px);
   return a > 0.f ? (a < 1.f ? a : 1.f) : 0.f;  // NaN -> 0
 }
 
