@@ -52,6 +52,74 @@ def test_shapes_match_oracle(native, shape, mode, feather):
         _check(native, fmt, 96, 72, mode, shape, rng, feather=feather, margin=1.1, strength=1.5)
 
 
+# ---- blur on the decimated grid (factor f >= 2 per direction once the per-plane sigma reaches 8) -------------------
+
+
+@pytest.mark.parametrize("fmt", orc.FORMATS)
+@pytest.mark.parametrize("strength", [2.0, 6.0])
+def test_decimated_blur_matches_oracle(native, fmt, strength):
+    """Face boxes of ~30 px at strength 2 / 6: sigma ~9 / ~27 luma px, i.e. f = 2 / 4 on luma and RGB planes and
+    f = 1 / 2 on the half-size chroma planes."""
+    rng = np.random.default_rng(hash((fmt, strength)) % 2**32)
+    _check(native, fmt, 83, 61, "blur", "oval", rng, strength=strength)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("feather", [0.0, 0.25])
+def test_decimated_blur_shapes_match_oracle(native, shape, feather):
+    rng = np.random.default_rng(17)
+    for fmt in ("RGBA", "RGB", "NV12", "I420"):
+        _check(native, fmt, 96, 72, "blur", shape, rng, feather=feather, margin=1.1, strength=5.0)
+
+
+def _blur_check(native, fmt, w, h, boxes, strength, rng, feather=0.1, shape="ellipse"):
+    planes = orc.random_planes(fmt, w, h, rng)
+    exp = orc.redact(planes, fmt, w, h, boxes, mode="blur", shape=shape, strength=strength, feather=feather)
+    got = [p.copy() for p in planes]
+    st = native.redact(got, fmt, w, h, boxes, mode="blur", shape=shape, strength=strength, feather=feather)
+    assert st["regions_drawn"] == len(boxes)
+    for p, (g, e, o) in enumerate(zip(got, exp, planes)):
+        d = np.abs(g.astype(int) - e.astype(int))
+        assert d.max() <= 1, f"{fmt} plane {p}: max diff {d.max()} at {np.argwhere(d > 1)[:5]}"
+        assert (d == 0).mean() > 0.995, f"{fmt} plane {p}: {(d != 0).sum()} pixels off by 1"
+        assert (g != o).any(), "nothing changed"
+
+
+@pytest.mark.parametrize("fmt", ["RGBA", "xBGR", "BGR", "I420", "NV21", "GRAY8"])
+def test_decimated_blur_large_strength_and_clipping(native, fmt):
+    """f capped at 64 (sigma 360 luma px: f = 64 luma, 32 chroma), rects clipped at every frame edge (boxes hanging
+    over the left/top and right/bottom corners), and rects smaller than one cell (an 8 px box at sigma 48: f = 8,
+    one or two cells across)."""
+    rng = np.random.default_rng(23)
+    w, h = 101, 77
+    big = np.array([[20.3, 10.6, 80.2, 70.9]], np.float32)  # S = 60.3, strength 40: sigma ~362
+    _blur_check(native, fmt, w, h, big, 40.0, rng)
+    corners = np.array([[-20.5, -15.2, 30.7, 40.1], [70.4, 45.3, 130.8, 99.6]], np.float32)
+    _blur_check(native, fmt, w, h, corners, 3.0, rng)
+    tiny = np.array([[40.2, 30.1, 48.2, 38.1], [3.1, 60.2, 9.9, 66.8]], np.float32)
+    _blur_check(native, fmt, w, h, tiny, 40.0, rng, feather=0.0, shape="box")
+
+
+def test_decimated_blur_on_a_real_face_frame(native):
+    """Bench-like content: smooth image, faces of 80-250 px at the default strength (f = 2 / 4 / 8 on luma)."""
+    rng = np.random.default_rng(3)
+    w, h = 320, 240
+    yy, xx = np.mgrid[0:h, 0:w]
+    rgb = np.stack([(xx * 0.7 + 40 * np.sin(yy / 9.0)) % 256, (yy * 0.9 + xx * 0.2) % 256,
+                    128 + 100 * np.sin(xx / 13.0) * np.cos(yy / 7.0)], -1).astype(np.uint8)
+    rgb = np.clip(rgb.astype(int) + rng.integers(-8, 9, rgb.shape), 0, 255).astype(np.uint8)
+    boxes = np.array([[10.5, 12.2, 90.5, 108.2], [100.1, 20.7, 250.8, 201.5], [230.2, 100.4, 330.2, 220.4]],
+                     np.float32)
+    for fmt in ("RGBA", "I420", "NV12"):
+        planes = orc.to_rgb_planes(rgb, fmt)
+        exp = orc.redact(planes, fmt, w, h, boxes)
+        got = [p.copy() for p in planes]
+        native.redact(got, fmt, w, h, boxes)
+        for g, e in zip(got, exp):
+            d = np.abs(g.astype(int) - e.astype(int))
+            assert d.max() <= 1 and (d == 0).mean() > 0.995, fmt
+
+
 def test_fill_colour_and_untouched_alpha_byte(native):
     for fmt in ("RGBA", "ARGB", "BGRx", "xBGR"):
         planes = orc.random_planes(fmt, 40, 30, np.random.default_rng(1))

@@ -193,6 +193,14 @@ struct Workspace {
   std::vector<uint32_t> acc;   // column sums (32-bit path)
   std::vector<uint16_t> acc16; // column sums (16-bit path)
   std::vector<uint8_t> t0, t1; // blur work buffers (transposed rect for the horizontal passes)
+  // decimated blur: column sums, the cell grid before / after the cascade, upsampling tables, two horizontally
+  // upsampled grid rows (a 2-slot cache keyed by grid row), one row of redacted values
+  std::vector<uint16_t> colsum16;
+  std::vector<uint8_t> grid, gridb;
+  std::vector<int> uj0, uj1;
+  std::vector<uint16_t> uwx;
+  std::vector<uint16_t> hrow[2];
+  std::vector<uint8_t> redrow;
   // ws.alpha currently holds the coverage of this plane rect/subsampling (I420/YV12: U and V share it)
   bool alpha_valid = false, alpha_any = false;
   int alpha_key[6] = {0, 0, 0, 0, 0, 0};
@@ -551,6 +559,159 @@ FACEMASK_AVX2_CLONES void composite_row_const(uint8_t* __restrict d, const uint8
   }
 }
 
+// ---- blur on a decimated grid (spec: "Blur" steps 1-3) -------------------------------------------------------------
+
+// Step 1, one row of cells: colsum (m = pw * PS values, u16) holds the column sums of the cell row's fy frame rows;
+// out[j * NW + c] = (sum_{b < fx} colsum[min(j fx + b, pw - 1) * PS + wo + c] + fx fy / 2) >> sh for j < nx.
+template <int NW, int PS>
+FACEMASK_AVX2_CLONES void decimate_cells(const uint16_t* __restrict colsum, uint8_t* __restrict out, int pw, int nx,
+                                         int wo, int fx, uint32_t half, int sh) {
+  const int full = pw / fx;  // cells whose fx columns all lie inside the rect
+  for (int j = 0; j < full; ++j) {
+    uint32_t s[NW];
+    for (int c = 0; c < NW; ++c) s[c] = half;
+    const uint16_t* q = colsum + static_cast<size_t>(j) * fx * PS + wo;
+    for (int b = 0; b < fx; ++b) {
+      for (int c = 0; c < NW; ++c) s[c] += q[b * PS + c];
+    }
+    for (int c = 0; c < NW; ++c) out[j * NW + c] = static_cast<uint8_t>(s[c] >> sh);
+  }
+  for (int j = full; j < nx; ++j) {  // the last cell: columns past the rect repeat column pw - 1
+    uint32_t s[NW];
+    for (int c = 0; c < NW; ++c) s[c] = half;
+    for (int b = 0; b < fx; ++b) {
+      const uint16_t* q = colsum + static_cast<size_t>(std::min(j * fx + b, pw - 1)) * PS + wo;
+      for (int c = 0; c < NW; ++c) s[c] += q[c];
+    }
+    for (int c = 0; c < NW; ++c) out[j * NW + c] = static_cast<uint8_t>(s[c] >> sh);
+  }
+}
+
+// Column sums of rows [y, y + fy) of the rect (rows past ph - 1 repeat row ph - 1), over every byte of the pixels
+// (m = pw * PS; the unprocessed bytes are summed and ignored). fy * 255 <= 16320 fits 16 bits.
+FACEMASK_AVX2_CLONES
+void column_sums_u16(const uint8_t* first_row, long stride, int rows_avail, int fy, int m, uint16_t* __restrict acc) {
+  const uint8_t* __restrict r0 = first_row;
+  for (int i = 0; i < m; ++i) acc[i] = r0[i];
+  for (int a = 1; a < fy; ++a) {
+    const uint8_t* __restrict ra = first_row + static_cast<long>(std::min(a, rows_avail - 1)) * stride;
+    for (int i = 0; i < m; ++i) acc[i] = static_cast<uint16_t>(acc[i] + ra[i]);
+  }
+}
+
+// Step 3, horizontal half of one grid row: H[x * NW + c] = L[j0(x)][c] (2 fx - wx(x)) + L[j1(x)][c] wx(x) for
+// x in [x0, x1) (<= 255 * 128: 16 bits). Column tables j0, j1 (cell index * NW) and wx per pixel column.
+template <int NW>
+FACEMASK_AVX2_CLONES void upsample_row_h(const uint8_t* __restrict L, const int* __restrict j0, const int* __restrict j1,
+                                         const uint16_t* __restrict wx, uint16_t f2, uint16_t* __restrict H, int x0,
+                                         int x1) {
+  for (int x = x0; x < x1; ++x) {
+    const uint8_t* a = L + j0[x];
+    const uint8_t* b = L + j1[x];
+    const uint16_t w1 = wx[x], w0 = static_cast<uint16_t>(f2 - w1);
+    for (int c = 0; c < NW; ++c) H[x * NW + c] = static_cast<uint16_t>(a[c] * w0 + b[c] * w1);
+  }
+}
+
+// Step 3, vertical half for n bytes: out = (H0 w0 + H1 w1 + rnd) >> sh (32-bit lanes: <= 255 * 4 * 64 * 64).
+FACEMASK_AVX2_CLONES
+void upsample_row_v(const uint16_t* __restrict H0, const uint16_t* __restrict H1, int w0, int w1, uint32_t rnd, int sh,
+                    uint8_t* __restrict out, int n) {
+  const uint32_t u0 = static_cast<uint32_t>(w0), u1 = static_cast<uint32_t>(w1);
+  for (int i = 0; i < n; ++i) out[i] = static_cast<uint8_t>((H0[i] * u0 + H1[i] * u1 + rnd) >> sh);
+}
+
+inline int floor_div(int a, int b) {  // b > 0
+  const int q = a / b;
+  return (a % b != 0 && a < 0) ? q - 1 : q;
+}
+
+// Composite one row span [lo, hi) of redacted values rr (indexed by rect column, NW bytes each) into the frame row
+// d (rect column 0): ramps blended, the alpha-255 middle [ilo, ihi) copied (formats whose pixels are all processed).
+template <int NC, int PS>
+inline void composite_span(uint8_t* d, const uint8_t* a, const uint8_t* rr, const uint8_t* keep, int lo, int ilo,
+                           int ihi, int hi) {
+  constexpr int NW = PS == 4 ? 4 : NC;
+  if (PS != NC) {  // whole span through the blend (keeps the 4th byte)
+    composite_row<NW, PS>(d + static_cast<long>(lo) * PS, a + lo, rr + static_cast<size_t>(lo) * NW, keep, hi - lo);
+    return;
+  }
+  composite_row<NW, PS>(d + static_cast<long>(lo) * PS, a + lo, rr + static_cast<size_t>(lo) * NW, keep, ilo - lo);
+  std::memcpy(d + static_cast<long>(ilo) * PS, rr + static_cast<size_t>(ilo) * NW,  // alpha 255: red itself
+              static_cast<size_t>(ihi - ilo) * NW);
+  composite_row<NW, PS>(d + static_cast<long>(ihi) * PS, a + ihi, rr + static_cast<size_t>(ihi) * NW, keep, hi - ihi);
+}
+
+// Blur with a decimation factor > 1 in at least one direction (spec "Blur" 1-3), composited through ws.alpha and its
+// row spans. base: the rect's first pixel (pixel start, not the first work byte); wo: first work byte in a pixel.
+template <int NC, int PS>
+void blur_decimated(uint8_t* base, long stride, int pw, int ph, int wo, const BlurAxis& bx, const BlurAxis& by,
+                    const uint8_t* keep, Workspace& ws) {
+  constexpr int NW = PS == 4 ? 4 : NC;
+  const int fx = bx.factor, fy = by.factor;
+  const int nx = (pw + fx - 1) / fx, ny = (ph + fy - 1) / fy;
+  const int sh = bx.log2_factor + by.log2_factor;
+  // 1. decimate: column sums over fy rows (16-bit), then sums of fx columns per cell
+  const int m = pw * PS;
+  ws.colsum16.resize(static_cast<size_t>(m));
+  const size_t gn = static_cast<size_t>(nx) * ny * NW;
+  ws.grid.resize(gn);
+  ws.gridb.resize(gn);
+  const uint32_t half = static_cast<uint32_t>(fx * fy / 2);
+  for (int i = 0; i < ny; ++i) {
+    column_sums_u16(base + static_cast<long>(i) * fy * stride, stride, ph - i * fy, fy, m, ws.colsum16.data());
+    decimate_cells<NW, PS>(ws.colsum16.data(), ws.grid.data() + static_cast<size_t>(i) * nx * NW, pw, nx, wo, fx, half,
+                           sh);
+  }
+  // 2. the 3 + 3 cascade on the nx x ny grid
+  blur_rect<NW, NW>(ws.grid.data(), static_cast<long>(nx) * NW, nx, ny, bx.radius, by.radius, ws.gridb.data(), ws);
+  const uint8_t* G = ws.gridb.data();
+  // 3. bilinear upsampling fused with the composite, row by row
+  ws.uj0.resize(static_cast<size_t>(pw));
+  ws.uj1.resize(static_cast<size_t>(pw));
+  ws.uwx.resize(static_cast<size_t>(pw));
+  for (int x = 0; x < pw; ++x) {
+    const int mm = 2 * x + 1 - fx;
+    const int j0 = floor_div(mm, 2 * fx);
+    ws.uwx[static_cast<size_t>(x)] = static_cast<uint16_t>(mm - 2 * fx * j0);
+    ws.uj0[static_cast<size_t>(x)] = std::clamp(j0, 0, nx - 1) * NW;
+    ws.uj1[static_cast<size_t>(x)] = std::clamp(j0 + 1, 0, nx - 1) * NW;
+  }
+  for (auto& h : ws.hrow) h.resize(static_cast<size_t>(pw) * NW);
+  ws.redrow.resize(static_cast<size_t>(pw) * NW);
+  int cached[2] = {-1, -1};
+  const uint16_t f2x = static_cast<uint16_t>(2 * fx);
+  // grid row i upsampled horizontally, from the 2-slot cache; `other` is the slot that must be kept
+  auto hrow = [&](int i, int keep_slot) -> const uint16_t* {
+    for (int k = 0; k < 2; ++k) {
+      if (cached[k] == i) return ws.hrow[k].data();
+    }
+    const int k = keep_slot == 0 ? 1 : 0;
+    upsample_row_h<NW>(G + static_cast<size_t>(i) * nx * NW, ws.uj0.data(), ws.uj1.data(), ws.uwx.data(), f2x,
+                       ws.hrow[k].data(), 0, pw);
+    cached[k] = i;
+    return ws.hrow[k].data();
+  };
+  const uint32_t rnd = static_cast<uint32_t>(2 * fx * fy);
+  for (int y = 0; y < ph; ++y) {
+    const int lo = ws.row_lo[static_cast<size_t>(y)], hi = ws.row_hi[static_cast<size_t>(y)];
+    if (hi <= lo) continue;
+    const int ilo = ws.row_ilo[static_cast<size_t>(y)], ihi = ws.row_ihi[static_cast<size_t>(y)];
+    const int my = 2 * y + 1 - fy;
+    const int i0r = floor_div(my, 2 * fy);
+    const int wy = my - 2 * fy * i0r;
+    const int i0 = std::clamp(i0r, 0, ny - 1), i1 = std::clamp(i0r + 1, 0, ny - 1);
+    const uint16_t* H0 = hrow(i0, -1);
+    const int s0 = cached[0] == i0 ? 0 : 1;
+    const uint16_t* H1 = (wy == 0 || i1 == i0) ? H0 : hrow(i1, s0);
+    uint8_t* rr = ws.redrow.data();
+    upsample_row_v(H0 + static_cast<size_t>(lo) * NW, H1 + static_cast<size_t>(lo) * NW, 2 * fy - wy, wy, rnd, sh + 2,
+                   rr + static_cast<size_t>(lo) * NW, (hi - lo) * NW);
+    composite_span<NC, PS>(base + static_cast<long>(y) * stride + wo, ws.alpha.data() + static_cast<size_t>(y) * pw, rr,
+                           keep, lo, ilo, ihi, hi);
+  }
+}
+
 template <int NC, int PS>
 void process_plane_t(const ImageView& img, const FormatInfo& fi, int p, const RegionPlan& pl,
                      const RedactParams& prm, Workspace& ws) {
@@ -611,13 +772,20 @@ void process_plane_t(const ImageView& img, const FormatInfo& fi, int p, const Re
     return;
   }
 
+  if (prm.mode == RedactMode::kBlur) {
+    const BlurAxis bx = plane_blur(pl, sx), by = plane_blur(pl, sy);
+    if (bx.factor > 1 || by.factor > 1) {
+      blur_decimated<NC, PS>(pix(0, 0) - wo, stride, pw, ph, wo, bx, by, keep, ws);
+      return;
+    }
+  }
   const size_t n = static_cast<size_t>(pw) * ph * NW;
   ws.red.resize(n);
   uint8_t* red = ws.red.data();
   int red_rows_per_band = 1;  // composite reads red row y / red_rows_per_band
-  if (prm.mode == RedactMode::kBlur) {
-    const int rx = plane_radius(pl, sx), ry = plane_radius(pl, sy);
-    blur_rect<NW, PS>(pix(0, 0), stride, pw, ph, rx, ry, red, ws);
+  if (prm.mode == RedactMode::kBlur) {  // f = 1 both ways: the 3 + 3 cascade at full resolution
+    const BlurAxis bx = plane_blur(pl, sx), by = plane_blur(pl, sy);
+    blur_rect<NW, PS>(pix(0, 0), stride, pw, ph, bx.radius, by.radius, red, ws);
   } else {  // pixelate: one row of cell values per band of ch rows (red row y / ch); frame read, not copied
     const int cw = std::max(1, pl.cell / sx), ch = std::max(1, pl.cell / sy);
     red_rows_per_band = ch;
@@ -653,16 +821,7 @@ void process_plane_t(const ImageView& img, const FormatInfo& fi, int p, const Re
     const int ilo = ws.row_ilo[static_cast<size_t>(y)], ihi = ws.row_ihi[static_cast<size_t>(y)];
     const uint8_t* a = ws.alpha.data() + static_cast<size_t>(y) * pw;
     const uint8_t* rr = red + static_cast<size_t>(y / red_rows_per_band) * pw * NW;
-    uint8_t* d = pix(0, y);
-    if (PS != NC) {  // whole span through the blend (keeps the 4th byte)
-      composite_row<NW, PS>(d + static_cast<long>(lo) * PS, a + lo, rr + static_cast<size_t>(lo) * NW, keep, hi - lo);
-      continue;
-    }
-    composite_row<NW, PS>(d + static_cast<long>(lo) * PS, a + lo, rr + static_cast<size_t>(lo) * NW, keep, ilo - lo);
-    std::memcpy(d + static_cast<long>(ilo) * PS, rr + static_cast<size_t>(ilo) * NW,  // alpha 255: red itself
-                static_cast<size_t>(ihi - ilo) * NW);
-    composite_row<NW, PS>(d + static_cast<long>(ihi) * PS, a + ihi, rr + static_cast<size_t>(ihi) * NW, keep,
-                          hi - ihi);
+    composite_span<NC, PS>(pix(0, y), a, rr, keep, lo, ilo, ihi, hi);
   }
 }
 

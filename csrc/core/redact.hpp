@@ -49,9 +49,12 @@
 //                     (h <= 255 * 128 fits 16 bits, the sum <= 255 * 4 * 64 * 64 fits 32).
 //                With fx = fy = 1, steps 1 and 3 are the identity and the blur is the plain 3 + 3 pass cascade
 //                of radius box_radius_for_sigma(s). Effective variance per direction ~ f^2 (r (r + 1) + 1/4): the
-//                cell average adds ~f^2 / 12 and the bilinear tent ~f^2 / 6 on top of the cascade's f^2 r (r + 1),
-//                so the blur is never weaker than sigma; cost per pixel is O(1) in sigma (one read to decimate, one
-//                bilinear sample), the cascade runs on ~1 / (fx fy) of the pixels.
+//                cell average adds ~f^2 / 12 and the bilinear tent ~f^2 / 6 on top of the cascade's f^2 r (r + 1);
+//                with f >= 2 (so s / f >= 4, r >= 4) the effective sigma is 0.90-1.13 x s (the radius rounding; the
+//                f = 1 cascade is 0.83-1.22 x s for s in [2, 8)); cost per pixel is O(1) in sigma (one read to
+//                decimate, one bilinear sample), the cascade runs on ~1 / (fx fy) of the pixels.
+//                Integer widths (informative; any width giving these integers is conforming): column sums of fy
+//                rows <= 64 * 255 fit 16 bits, cell sums <= 64 * 64 * 255 need 32; h fits 16 bits, the final sum 32.
 //                The blurred value is the redacted value `red`.
 // Pixelate       cell = 2 * max(1, floor(strength * S / 12 + 0.5)) luma px (even, ~6 cells across a face at
 //                strength 1). Cells tile the rect from its top-left corner (x0, y0); on a subsampled plane the cell is
@@ -153,8 +156,8 @@ struct BlurAxis {
 };
 BlurAxis plane_blur(const RegionPlan& plan, int sub);
 
-/// Pre-decimation radius box_radius_for_sigma(plan.sigma / sub) (the f = 1 radius; kept until the passes move to
-/// plane_blur()).
+/// Pre-decimation radius box_radius_for_sigma(plan.sigma / sub) (the f = 1 radius; the CPU passes use plane_blur();
+/// kept for the CUDA path until it moves to plane_blur()).
 int plane_radius(const RegionPlan& plan, int sub);
 
 /// Coverage of the frame point (px, py) for a plan, with the plan's feather or an override (>= 0).

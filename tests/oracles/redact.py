@@ -205,6 +205,60 @@ def blur_block(block, rx, ry):
     return b
 
 
+MAX_BLUR_FACTOR = 64
+
+
+def blur_factor(s):
+    """Decimation factor of one direction for a per-plane sigma s: the largest power of two <= s / 4, in [1, 64]."""
+    if not s >= 8:
+        return 1
+    f = 1
+    while f < MAX_BLUR_FACTOR and 2 * f <= s / 4:
+        f *= 2
+    return f
+
+
+def decimate(block, fx, fy):
+    """Spec step 1: (h, w, nc) ints -> (ceil(h/fy), ceil(w/fx), nc) rounded cell means (last row / column repeated)."""
+    h, w = block.shape[:2]
+    nx, ny = -(-w // fx), -(-h // fy)
+    ys = np.minimum(np.arange(ny * fy), h - 1)
+    xs = np.minimum(np.arange(nx * fx), w - 1)
+    p = block[ys][:, xs].astype(np.int64)
+    sums = p.reshape(ny, fy, nx, fx, -1).sum(axis=(1, 3))
+    return (sums + fx * fy // 2) // (fx * fy)
+
+
+def upsample_taps(n_out, f, n_cells):
+    """Spec step 3 for one axis: (i0, i1, w) per output index (w = weight of i1 out of 2f)."""
+    m = 2 * np.arange(n_out) + 1 - f
+    j0 = np.floor_divide(m, 2 * f)
+    w = m - 2 * f * j0
+    return np.clip(j0, 0, n_cells - 1), np.clip(j0 + 1, 0, n_cells - 1), w
+
+
+def upsample(grid, fx, fy, w, h):
+    """Spec step 3: exact-integer bilinear upsampling of (ny, nx, nc) cells to (h, w, nc)."""
+    ny, nx = grid.shape[:2]
+    j0, j1, wx = upsample_taps(w, fx, nx)
+    i0, i1, wy = upsample_taps(h, fy, ny)
+    g = grid.astype(np.int64)
+    wx, wy = wx[None, :, None], wy[:, None, None]
+    top = g[i0][:, j0] * (2 * fx - wx) + g[i0][:, j1] * wx
+    bot = g[i1][:, j0] * (2 * fx - wx) + g[i1][:, j1] * wx
+    return (top * (2 * fy - wy) + bot * wy + 2 * fx * fy) // (4 * fx * fy)
+
+
+def blur_plane_block(block, sigma, sub_x, sub_y):
+    """The blur of one plane rect (h, w, nc) for a luma sigma: per direction s = sigma / sub, f = blur_factor(s),
+    r = box_radius(s / f); decimate, 3 + 3 box passes on the grid, bilinear upsampling."""
+    sxs, sys_ = sigma / sub_x, sigma / sub_y
+    fx, fy = blur_factor(sxs), blur_factor(sys_)
+    rx, ry = box_radius(sxs / fx), box_radius(sys_ / fy)
+    h, w = block.shape[:2]
+    return upsample(blur_block(decimate(block, fx, fy), rx, ry), fx, fy, w, h)
+
+
 def pixelate_block(block, cw, ch):
     out = np.empty_like(block)
     h, w = block.shape[:2]
@@ -271,7 +325,10 @@ def redact(planes, fmt, width, height, boxes, landmarks=None, masks=None, mode="
         Y1 = min(height, by1 + (by1 % 2))
         if X1 <= X0 or Y1 <= Y0:
             continue
-        sigma = strength * 0.15 * S
+        # RegionPlan::sigma is a float: round like it, so that the power-of-two and radius thresholds of the blur
+        # are taken on the same value
+        S32 = max(np.float32(x2) - np.float32(x1), np.float32(y2) - np.float32(y1))
+        sigma = float(np.float32(np.float32(strength) * np.float32(0.15)) * S32)
         cell = 2 * max(1, math.floor(strength * S / 12 + 0.5))
         for p, (ps, offs, comps, sub) in enumerate(layout(fmt)):
             pl = planes[p]
@@ -298,8 +355,7 @@ def redact(planes, fmt, width, height, boxes, landmarks=None, masks=None, mode="
                 for k, cn in enumerate(comp_names):
                     red[..., k] = fill_value(fmt, cn, fill)
             elif mode == "blur":
-                rr = box_radius(sigma / sub)
-                red = blur_block(src, rr, rr)
+                red = blur_plane_block(src, sigma, sub, sub)
             else:
                 cs = max(1, cell // sub)
                 red = pixelate_block(src, cs, cs)
