@@ -445,13 +445,45 @@ bool alpha_span_soft(const RegionPlan& pl, int px0, int sx, float fy, float feat
   if (x1 <= x0) return false;
   const Ellipse e = pl.ellipse;
   const float c = pl.ca, s = pl.sa, fsx = static_cast<float>(sx);
-  for (int x = x0; x < x1; ++x) {
-    const float fx = (static_cast<float>(px0 + x) + 0.5f) * fsx;
-    a[x] = static_cast<uint8_t>(static_cast<int>(ellipse_alpha_soft(e, c, s, fx, fy, feather) * 255.f + 0.5f));
-  }
+  // chunks of <= 64 pixels through 32-bit staging: the formula loop has only 32-bit types (8 lanes per AVX2 vector,
+  // so a span of whole blocks of 8 runs without a scalar remainder), the narrowing to bytes is a separate loop
+  constexpr int kChunk = 64;
+  int32_t t[kChunk];
   unsigned acc = 0;
-  for (int x = x0; x < x1; ++x) acc |= a[x];
+  for (int xc = x0; xc < x1; xc += kChunk) {
+    const int n = std::min(kChunk, x1 - xc);
+    for (int k = 0; k < n; ++k) {
+      const float fx = (static_cast<float>(px0 + xc + k) + 0.5f) * fsx;
+      t[k] = static_cast<int>(ellipse_alpha_soft(e, c, s, fx, fy, feather) * 255.f + 0.5f);
+    }
+    for (int k = 0; k < n; ++k) {
+      a[xc + k] = static_cast<uint8_t>(t[k]);
+      acc |= static_cast<unsigned>(t[k]);
+    }
+  }
   return acc != 0;
+}
+
+// Grow [x0, x1) (non-empty) to whole blocks of V inside [0, n): to the right, then to the left where the rect ends.
+// The result is a multiple of V unless n < that multiple. Used where evaluating / compositing extra pixels is exact
+// (alpha formula: any pixel; composite: pixels of alpha 0 give the frame byte, of alpha 255 give red).
+inline void grow_to_blocks(int* x0, int* x1, int n, int V) {
+  const int want = std::min(n, (*x1 - *x0 + V - 1) / V * V);
+  *x1 = *x0 + want;
+  if (*x1 > n) {
+    *x0 -= *x1 - n;
+    *x1 = n;
+  }
+}
+
+// alpha_span_soft over [x0, x1) grown to whole blocks of kAlphaBlock inside [0, pw) (the formula is exact at every
+// pixel, so the extra pixels get their true a8): the vector loop runs without its scalar remainder.
+constexpr int kAlphaBlock = 8;
+bool alpha_range_soft(const RegionPlan& pl, int px0, int sx, float fy, float feather, uint8_t* a, int x0, int x1,
+                      int pw) {
+  if (x1 <= x0) return false;
+  grow_to_blocks(&x0, &x1, pw, kAlphaBlock);
+  return alpha_span_soft(pl, px0, sx, fy, feather, a, x0, x1);
 }
 
 // Fill ws.alpha (pw x ph) for a plane rect whose first sample is (px0, py0) with subsampling (sx, sy).
@@ -495,8 +527,8 @@ bool compute_alpha(const RegionPlan& pl, int px0, int py0, int pw, int ph, int s
       }
     }
     if (soft) {
-      any = alpha_span_soft(pl, px0, sx, fy, feather, a, xb, ib) || any;
-      any = alpha_span_soft(pl, px0, sx, fy, feather, a, ie, xe) || any;
+      any = alpha_range_soft(pl, px0, sx, fy, feather, a, xb, ib, pw) || any;
+      any = alpha_range_soft(pl, px0, sx, fy, feather, a, ie, xe, pw) || any;
     } else {
       for (int x = xb; x < ib; ++x) {
         const float fx = (static_cast<float>(px0 + x) + 0.5f) * static_cast<float>(sx);
@@ -626,20 +658,87 @@ inline int floor_div(int a, int b) {  // b > 0
   return (a % b != 0 && a < 0) ? q - 1 : q;
 }
 
-// Composite one row span [lo, hi) of redacted values rr (indexed by rect column, NW bytes each) into the frame row
-// d (rect column 0): ramps blended, the alpha-255 middle [ilo, ihi) copied (formats whose pixels are all processed).
-template <int NC, int PS>
-inline void composite_span(uint8_t* d, const uint8_t* a, const uint8_t* rr, const uint8_t* keep, int lo, int ilo,
-                           int ihi, int hi) {
-  constexpr int NW = PS == 4 ? 4 : NC;
-  if (PS != NC) {  // whole span through the blend (keeps the 4th byte)
-    composite_row<NW, PS>(d + static_cast<long>(lo) * PS, a + lo, rr + static_cast<size_t>(lo) * NW, keep, hi - lo);
-    return;
+// How one row's span is composited: up to two blend ranges and one "put" range (alpha 255: red itself), laid out so
+// that every blend loop runs on whole vector blocks. The ramps [lo, ilo) and [ihi, hi) are grown to blocks of V
+// pixels inside [0, pw) (exact: the blend gives the frame byte where a8 = 0 - ws.alpha is 0 outside [lo, hi) - and
+// red where a8 = 255); ramps whose grown blocks meet become one blend (then no put). Every pixel with 0 < a8 < 255
+// is blended exactly once; hull is the range whose red values the blends and the put read.
+struct SpanPlan {
+  int nb = 0;
+  int b0[2] = {0, 0}, b1[2] = {0, 0};
+  int p0 = 0, p1 = 0;
+  int h0 = 0, h1 = 0;
+};
+
+inline SpanPlan plan_span(int lo, int ilo, int ihi, int hi, int pw, int V) {
+  SpanPlan sp;
+  int a0 = lo, a1 = ilo, c0 = ihi, c1 = hi;
+  const bool ha = a1 > a0, hc = c1 > c0;
+  if (ha) grow_to_blocks(&a0, &a1, pw, V);
+  if (hc) grow_to_blocks(&c0, &c1, pw, V);
+  sp.h0 = lo;
+  sp.h1 = hi;
+  if (ha && hc && a1 > c0) {
+    int m0 = std::min(a0, c0), m1 = std::max(a1, c1);
+    grow_to_blocks(&m0, &m1, pw, V);
+    sp.nb = 1;
+    sp.b0[0] = m0;
+    sp.b1[0] = m1;
+  } else {
+    if (ha) {
+      sp.b0[sp.nb] = a0;
+      sp.b1[sp.nb++] = a1;
+    }
+    if (hc) {
+      sp.b0[sp.nb] = c0;
+      sp.b1[sp.nb++] = c1;
+    }
+    sp.p0 = ha ? std::max(ilo, a1) : ilo;
+    sp.p1 = hc ? std::min(ihi, c0) : ihi;
+    if (sp.p1 < sp.p0) sp.p1 = sp.p0;
   }
-  composite_row<NW, PS>(d + static_cast<long>(lo) * PS, a + lo, rr + static_cast<size_t>(lo) * NW, keep, ilo - lo);
-  std::memcpy(d + static_cast<long>(ilo) * PS, rr + static_cast<size_t>(ilo) * NW,  // alpha 255: red itself
-              static_cast<size_t>(ihi - ilo) * NW);
-  composite_row<NW, PS>(d + static_cast<long>(ihi) * PS, a + ihi, rr + static_cast<size_t>(ihi) * NW, keep, hi - ihi);
+  for (int k = 0; k < sp.nb; ++k) {
+    sp.h0 = std::min(sp.h0, sp.b0[k]);
+    sp.h1 = std::max(sp.h1, sp.b1[k]);
+  }
+  return sp;
+}
+
+// Blend blocks (pixels) per format: 32 bytes of work per AVX2 vector.
+template <int NW>
+constexpr int blend_block() {
+  return NW == 4 ? 8 : (NW == 1 ? 32 : 16);
+}
+
+// 4-byte pixels, alpha 255: the processed bytes from red, the 4th byte kept (keep[c] = 0xFF / 0).
+FACEMASK_AVX2_CLONES
+void put_masked4(uint8_t* __restrict d, const uint8_t* __restrict red, const uint8_t* keep, int n) {
+  uint8_t k[4];
+  for (int c = 0; c < 4; ++c) k[c] = keep[c];
+  for (int x = 0; x < n; ++x) {
+    for (int c = 0; c < 4; ++c) {
+      d[x * 4 + c] = static_cast<uint8_t>((d[x * 4 + c] & ~k[c]) | (red[x * 4 + c] & k[c]));
+    }
+  }
+}
+
+// Composite one row span of redacted values rr (indexed by rect column, NW bytes each, valid over sp's hull) into
+// the frame row d (rect column 0).
+template <int NC, int PS>
+inline void composite_planned(uint8_t* d, const uint8_t* a, const uint8_t* rr, const uint8_t* keep,
+                              const SpanPlan& sp) {
+  constexpr int NW = PS == 4 ? 4 : NC;
+  for (int k = 0; k < sp.nb; ++k) {
+    composite_row<NW, PS>(d + static_cast<long>(sp.b0[k]) * PS, a + sp.b0[k], rr + static_cast<size_t>(sp.b0[k]) * NW,
+                          keep, sp.b1[k] - sp.b0[k]);
+  }
+  if (sp.p1 <= sp.p0) return;
+  if (PS != NC) {
+    put_masked4(d + static_cast<long>(sp.p0) * PS, rr + static_cast<size_t>(sp.p0) * NW, keep, sp.p1 - sp.p0);
+  } else {
+    std::memcpy(d + static_cast<long>(sp.p0) * PS, rr + static_cast<size_t>(sp.p0) * NW,
+                static_cast<size_t>(sp.p1 - sp.p0) * NW);
+  }
 }
 
 // Blur with a decimation factor > 1 in at least one direction (spec "Blur" 1-3), composited through ws.alpha and its
@@ -705,10 +804,24 @@ void blur_decimated(uint8_t* base, long stride, int pw, int ph, int wo, const Bl
     const int s0 = cached[0] == i0 ? 0 : 1;
     const uint16_t* H1 = (wy == 0 || i1 == i0) ? H0 : hrow(i1, s0);
     uint8_t* rr = ws.redrow.data();
-    upsample_row_v(H0 + static_cast<size_t>(lo) * NW, H1 + static_cast<size_t>(lo) * NW, 2 * fy - wy, wy, rnd, sh + 2,
-                   rr + static_cast<size_t>(lo) * NW, (hi - lo) * NW);
-    composite_span<NC, PS>(base + static_cast<long>(y) * stride + wo, ws.alpha.data() + static_cast<size_t>(y) * pw, rr,
-                           keep, lo, ilo, ihi, hi);
+    const SpanPlan sp = plan_span(lo, ilo, ihi, hi, pw, blend_block<NW>());
+    upsample_row_v(H0 + static_cast<size_t>(sp.h0) * NW, H1 + static_cast<size_t>(sp.h0) * NW, 2 * fy - wy, wy, rnd,
+                   sh + 2, rr + static_cast<size_t>(sp.h0) * NW, (sp.h1 - sp.h0) * NW);
+    composite_planned<NC, PS>(base + static_cast<long>(y) * stride + wo,
+                              ws.alpha.data() + static_cast<size_t>(y) * pw, rr, keep, sp);
+  }
+}
+
+// d[x * PS + c] = v[c] for the processed bytes c, x in [x0, x1) (the 4th byte of 4-byte pixels kept).
+template <int NW, int PS>
+FACEMASK_AVX2_CLONES void fill_span(uint8_t* __restrict d, const uint8_t* v, const uint8_t* keep, int x0, int x1) {
+  uint8_t vv[NW], k[NW];
+  for (int c = 0; c < NW; ++c) {
+    vv[c] = static_cast<uint8_t>(v[c] & keep[c]);
+    k[c] = keep[c];
+  }
+  for (int x = x0; x < x1; ++x) {
+    for (int c = 0; c < NW; ++c) d[x * PS + c] = static_cast<uint8_t>((d[x * PS + c] & ~k[c]) | vv[c]);
   }
 }
 
@@ -759,15 +872,11 @@ void process_plane_t(const ImageView& img, const FormatInfo& fi, int p, const Re
       const int ilo = ws.row_ilo[static_cast<size_t>(y)], ihi = ws.row_ihi[static_cast<size_t>(y)];
       const uint8_t* a = ws.alpha.data() + static_cast<size_t>(y) * pw;
       uint8_t* d = pix(0, y);
-      if (PS != NC) {  // whole span through the blend (keeps the 4th byte)
-        composite_row_const<NW, PS>(d + static_cast<long>(lo) * PS, a + lo, vm, keep, hi - lo);
-        continue;
+      const SpanPlan sp = plan_span(lo, ilo, ihi, hi, pw, blend_block<NW>());
+      for (int k = 0; k < sp.nb; ++k) {
+        composite_row_const<NW, PS>(d + static_cast<long>(sp.b0[k]) * PS, a + sp.b0[k], vm, keep, sp.b1[k] - sp.b0[k]);
       }
-      composite_row_const<NW, PS>(d + static_cast<long>(lo) * PS, a + lo, vm, keep, ilo - lo);
-      for (int x = ilo; x < ihi; ++x) {  // alpha 255: the colour itself
-        for (int c = 0; c < NW; ++c) d[x * PS + c] = vm[c];
-      }
-      composite_row_const<NW, PS>(d + static_cast<long>(ihi) * PS, a + ihi, vm, keep, hi - ihi);
+      fill_span<NW, PS>(d, vm, keep, sp.p0, sp.p1);  // alpha 255: the colour itself
     }
     return;
   }
@@ -821,7 +930,7 @@ void process_plane_t(const ImageView& img, const FormatInfo& fi, int p, const Re
     const int ilo = ws.row_ilo[static_cast<size_t>(y)], ihi = ws.row_ihi[static_cast<size_t>(y)];
     const uint8_t* a = ws.alpha.data() + static_cast<size_t>(y) * pw;
     const uint8_t* rr = red + static_cast<size_t>(y / red_rows_per_band) * pw * NW;
-    composite_span<NC, PS>(pix(0, y), a, rr, keep, lo, ilo, ihi, hi);
+    composite_planned<NC, PS>(pix(0, y), a, rr, keep, plan_span(lo, ilo, ihi, hi, pw, blend_block<NW>()));
   }
 }
 
