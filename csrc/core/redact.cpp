@@ -619,6 +619,40 @@ FACEMASK_AVX2_CLONES void decimate_cells(const uint16_t* __restrict colsum, uint
   }
 }
 
+// decimate_cells with the factor as a template argument (FX = fx): the cell loop has fixed-length inner loops, so
+// the compiler vectorises across cells. Same integers.
+template <int NW, int PS, int FX>
+FACEMASK_AVX2_CLONES void decimate_cells_fx(const uint16_t* __restrict colsum, uint8_t* __restrict out, int pw, int nx,
+                                            int wo, uint32_t half, int sh) {
+  const int full = pw / FX;
+  const uint16_t* __restrict q = colsum + wo;
+  for (int j = 0; j < full; ++j) {
+    for (int c = 0; c < NW; ++c) {
+      uint32_t sum = half;
+      for (int b = 0; b < FX; ++b) sum += q[(j * FX + b) * PS + c];
+      out[j * NW + c] = static_cast<uint8_t>(sum >> sh);
+    }
+  }
+  for (int j = full; j < nx; ++j) {
+    for (int c = 0; c < NW; ++c) {
+      uint32_t sum = half;
+      for (int b = 0; b < FX; ++b) sum += q[std::min(j * FX + b, pw - 1) * PS + c];
+      out[j * NW + c] = static_cast<uint8_t>(sum >> sh);
+    }
+  }
+}
+
+template <int NW, int PS>
+void decimate_row(const uint16_t* colsum, uint8_t* out, int pw, int nx, int wo, int fx, uint32_t half, int sh) {
+  switch (fx) {
+    case 1: return decimate_cells_fx<NW, PS, 1>(colsum, out, pw, nx, wo, half, sh);
+    case 2: return decimate_cells_fx<NW, PS, 2>(colsum, out, pw, nx, wo, half, sh);
+    case 4: return decimate_cells_fx<NW, PS, 4>(colsum, out, pw, nx, wo, half, sh);
+    case 8: return decimate_cells_fx<NW, PS, 8>(colsum, out, pw, nx, wo, half, sh);
+    default: return decimate_cells<NW, PS>(colsum, out, pw, nx, wo, fx, half, sh);
+  }
+}
+
 // Column sums of rows [y, y + fy) of the rect (rows past ph - 1 repeat row ph - 1), over every byte of the pixels
 // (m = pw * PS; the unprocessed bytes are summed and ignored). fy * 255 <= 16320 fits 16 bits.
 FACEMASK_AVX2_CLONES
@@ -642,6 +676,38 @@ FACEMASK_AVX2_CLONES void upsample_row_h(const uint8_t* __restrict L, const int*
     const uint8_t* b = L + j1[x];
     const uint16_t w1 = wx[x], w0 = static_cast<uint16_t>(f2 - w1);
     for (int c = 0; c < NW; ++c) H[x * NW + c] = static_cast<uint16_t>(a[c] * w0 + b[c] * w1);
+  }
+}
+
+// upsample_row_h for x in [0, pw) with the factor as a template argument, by runs of cells: pixels
+// x = j FX + FX/2 + k (k < FX) lie between cells j and j + 1 with wx = 2k + 1; x < FX/2 and
+// x >= (nx - 1) FX + FX/2 have both taps on the first / last cell (clamped). Same integers as the tables.
+template <int NW, int FX>
+FACEMASK_AVX2_CLONES void upsample_row_h_fx(const uint8_t* __restrict L, int nx, int pw, uint16_t* __restrict H) {
+  constexpr int kHalf = FX / 2;
+  const int x_first = std::min(pw, kHalf);
+  for (int x = 0; x < x_first; ++x) {
+    for (int c = 0; c < NW; ++c) H[x * NW + c] = static_cast<uint16_t>(L[c] * (2 * FX));
+  }
+  // runs j whose FX pixels all lie inside [0, pw) and have a right cell
+  const int nrun = std::max(0, std::min(nx - 1, (pw - kHalf) / FX));
+  for (int j = 0; j < nrun; ++j) {
+    const uint8_t* __restrict a = L + j * NW;
+    uint16_t* __restrict o = H + (j * FX + kHalf) * NW;
+    for (int k = 0; k < FX; ++k) {
+      for (int c = 0; c < NW; ++c) {
+        o[k * NW + c] = static_cast<uint16_t>(a[c] * (2 * FX - 2 * k - 1) + a[NW + c] * (2 * k + 1));
+      }
+    }
+  }
+  for (int x = std::max(x_first, nrun * FX + kHalf); x < pw; ++x) {  // the rest, general formula
+    const int m = 2 * x + 1 - FX;
+    const int j0 = m / (2 * FX);  // m >= 0 here
+    const int wx = m - 2 * FX * j0;
+    const int i0 = std::min(j0, nx - 1), i1 = std::min(j0 + 1, nx - 1);
+    for (int c = 0; c < NW; ++c) {
+      H[x * NW + c] = static_cast<uint16_t>(L[i0 * NW + c] * (2 * FX - wx) + L[i1 * NW + c] * wx);
+    }
   }
 }
 
@@ -759,8 +825,8 @@ void blur_decimated(uint8_t* base, long stride, int pw, int ph, int wo, const Bl
   const uint32_t half = static_cast<uint32_t>(fx * fy / 2);
   for (int i = 0; i < ny; ++i) {
     column_sums_u16(base + static_cast<long>(i) * fy * stride, stride, ph - i * fy, fy, m, ws.colsum16.data());
-    decimate_cells<NW, PS>(ws.colsum16.data(), ws.grid.data() + static_cast<size_t>(i) * nx * NW, pw, nx, wo, fx, half,
-                           sh);
+    decimate_row<NW, PS>(ws.colsum16.data(), ws.grid.data() + static_cast<size_t>(i) * nx * NW, pw, nx, wo, fx, half,
+                         sh);
   }
   // 2. the 3 + 3 cascade on the nx x ny grid
   blur_rect<NW, NW>(ws.grid.data(), static_cast<long>(nx) * NW, nx, ny, bx.radius, by.radius, ws.gridb.data(), ws);
@@ -786,8 +852,15 @@ void blur_decimated(uint8_t* base, long stride, int pw, int ph, int wo, const Bl
       if (cached[k] == i) return ws.hrow[k].data();
     }
     const int k = keep_slot == 0 ? 1 : 0;
-    upsample_row_h<NW>(G + static_cast<size_t>(i) * nx * NW, ws.uj0.data(), ws.uj1.data(), ws.uwx.data(), f2x,
-                       ws.hrow[k].data(), 0, pw);
+    const uint8_t* Li = G + static_cast<size_t>(i) * nx * NW;
+    uint16_t* Hk = ws.hrow[k].data();
+    switch (fx) {
+      case 2: upsample_row_h_fx<NW, 2>(Li, nx, pw, Hk); break;
+      case 4: upsample_row_h_fx<NW, 4>(Li, nx, pw, Hk); break;
+      case 8: upsample_row_h_fx<NW, 8>(Li, nx, pw, Hk); break;
+      case 16: upsample_row_h_fx<NW, 16>(Li, nx, pw, Hk); break;
+      default: upsample_row_h<NW>(Li, ws.uj0.data(), ws.uj1.data(), ws.uwx.data(), f2x, Hk, 0, pw);
+    }
     cached[k] = i;
     return ws.hrow[k].data();
   };
