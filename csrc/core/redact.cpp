@@ -655,14 +655,24 @@ void decimate_row(const uint16_t* colsum, uint8_t* out, int pw, int nx, int wo, 
 
 // Column sums of rows [y, y + fy) of the rect (rows past ph - 1 repeat row ph - 1), over every byte of the pixels
 // (m = pw * PS; the unprocessed bytes are summed and ignored). fy * 255 <= 16320 fits 16 bits.
+inline void add_row_u16(uint16_t* __restrict acc, const uint8_t* __restrict r, int m) {
+  for (int i = 0; i < m; ++i) acc[i] = static_cast<uint16_t>(acc[i] + r[i]);
+}
+
+// (restrict-qualified parameters: the compiler vectorises without a run-time overlap check)
+FACEMASK_AVX2_CLONES
+void add_row_u32(uint32_t* __restrict acc, const uint8_t* __restrict r, int m) {
+  for (int i = 0; i < m; ++i) acc[i] += r[i];
+}
+
+inline void widen_row_u16(uint16_t* __restrict acc, const uint8_t* __restrict r, int m) {
+  for (int i = 0; i < m; ++i) acc[i] = r[i];
+}
+
 FACEMASK_AVX2_CLONES
 void column_sums_u16(const uint8_t* first_row, long stride, int rows_avail, int fy, int m, uint16_t* __restrict acc) {
-  const uint8_t* __restrict r0 = first_row;
-  for (int i = 0; i < m; ++i) acc[i] = r0[i];
-  for (int a = 1; a < fy; ++a) {
-    const uint8_t* __restrict ra = first_row + static_cast<long>(std::min(a, rows_avail - 1)) * stride;
-    for (int i = 0; i < m; ++i) acc[i] = static_cast<uint16_t>(acc[i] + ra[i]);
-  }
+  widen_row_u16(acc, first_row, m);
+  for (int a = 1; a < fy; ++a) add_row_u16(acc, first_row + static_cast<long>(std::min(a, rows_avail - 1)) * stride, m);
 }
 
 // Step 3, horizontal half of one grid row: H[x * NW + c] = L[j0(x)][c] (2 fx - wx(x)) + L[j1(x)][c] wx(x) for
@@ -717,6 +727,33 @@ void upsample_row_v(const uint16_t* __restrict H0, const uint16_t* __restrict H1
                     uint8_t* __restrict out, int n) {
   const uint32_t u0 = static_cast<uint32_t>(w0), u1 = static_cast<uint32_t>(w1);
   for (int i = 0; i < n; ++i) out[i] = static_cast<uint8_t>((H0[i] * u0 + H1[i] * u1 + rnd) >> sh);
+}
+
+// The same in 16-bit lanes, for fx fy <= 64: H0 w0 + H1 w1 + rnd <= 255 * 4 fx fy + 2 fx fy <= 65408.
+FACEMASK_AVX2_CLONES
+void upsample_row_v16(const uint16_t* __restrict H0, const uint16_t* __restrict H1, int w0, int w1, int rnd, int sh,
+                      uint8_t* __restrict out, int n) {
+  const uint16_t u0 = static_cast<uint16_t>(w0), u1 = static_cast<uint16_t>(w1), r = static_cast<uint16_t>(rnd);
+  for (int i = 0; i < n; ++i) {
+    out[i] = static_cast<uint8_t>(static_cast<uint16_t>(H0[i] * u0 + H1[i] * u1 + r) >> sh);
+  }
+}
+
+// upsample_row_v16 for n 4-byte pixels written straight into the frame (alpha 255): processed bytes from the
+// sample, the 4th byte kept (keep[c] = 0xFF / 0).
+FACEMASK_AVX2_CLONES
+void upsample_put4_v16(const uint16_t* __restrict H0, const uint16_t* __restrict H1, int w0, int w1, int rnd, int sh,
+                       uint8_t* __restrict d, const uint8_t* keep, int n) {
+  const uint16_t u0 = static_cast<uint16_t>(w0), u1 = static_cast<uint16_t>(w1), r = static_cast<uint16_t>(rnd);
+  uint8_t k[4];
+  for (int c = 0; c < 4; ++c) k[c] = keep[c];
+  for (int x = 0; x < n; ++x) {
+    for (int c = 0; c < 4; ++c) {
+      const int i = x * 4 + c;
+      const uint8_t v = static_cast<uint8_t>(static_cast<uint16_t>(H0[i] * u0 + H1[i] * u1 + r) >> sh);
+      d[i] = static_cast<uint8_t>((d[i] & ~k[c]) | (v & k[c]));
+    }
+  }
 }
 
 inline int floor_div(int a, int b) {  // b > 0
@@ -865,6 +902,7 @@ void blur_decimated(uint8_t* base, long stride, int pw, int ph, int wo, const Bl
     return ws.hrow[k].data();
   };
   const uint32_t rnd = static_cast<uint32_t>(2 * fx * fy);
+  const bool small = fx * fy <= 64;  // the sample fits 16-bit lanes
   for (int y = 0; y < ph; ++y) {
     const int lo = ws.row_lo[static_cast<size_t>(y)], hi = ws.row_hi[static_cast<size_t>(y)];
     if (hi <= lo) continue;
@@ -878,10 +916,34 @@ void blur_decimated(uint8_t* base, long stride, int pw, int ph, int wo, const Bl
     const uint16_t* H1 = (wy == 0 || i1 == i0) ? H0 : hrow(i1, s0);
     uint8_t* rr = ws.redrow.data();
     const SpanPlan sp = plan_span(lo, ilo, ihi, hi, pw, blend_block<NW>());
-    upsample_row_v(H0 + static_cast<size_t>(sp.h0) * NW, H1 + static_cast<size_t>(sp.h0) * NW, 2 * fy - wy, wy, rnd,
-                   sh + 2, rr + static_cast<size_t>(sp.h0) * NW, (sp.h1 - sp.h0) * NW);
-    composite_planned<NC, PS>(base + static_cast<long>(y) * stride + wo,
-                              ws.alpha.data() + static_cast<size_t>(y) * pw, rr, keep, sp);
+    uint8_t* d = base + static_cast<long>(y) * stride + wo;
+    const uint8_t* a = ws.alpha.data() + static_cast<size_t>(y) * pw;
+    // red into the row buffer for the blend ranges, straight into the frame for the put range (alpha 255)
+    auto sample = [&](int x0, int x1, uint8_t* out) {
+      if (small) {
+        upsample_row_v16(H0 + static_cast<size_t>(x0) * NW, H1 + static_cast<size_t>(x0) * NW, 2 * fy - wy, wy,
+                         static_cast<int>(rnd), sh + 2, out, (x1 - x0) * NW);
+      } else {
+        upsample_row_v(H0 + static_cast<size_t>(x0) * NW, H1 + static_cast<size_t>(x0) * NW, 2 * fy - wy, wy, rnd,
+                       sh + 2, out, (x1 - x0) * NW);
+      }
+    };
+    for (int k = 0; k < sp.nb; ++k) {
+      sample(sp.b0[k], sp.b1[k], rr + static_cast<size_t>(sp.b0[k]) * NW);
+      composite_row<NW, PS>(d + static_cast<long>(sp.b0[k]) * PS, a + sp.b0[k], rr + static_cast<size_t>(sp.b0[k]) * NW,
+                            keep, sp.b1[k] - sp.b0[k]);
+    }
+    if (sp.p1 > sp.p0) {
+      if (PS == NC) {
+        sample(sp.p0, sp.p1, d + static_cast<long>(sp.p0) * PS);
+      } else if (small) {
+        upsample_put4_v16(H0 + static_cast<size_t>(sp.p0) * NW, H1 + static_cast<size_t>(sp.p0) * NW, 2 * fy - wy, wy,
+                          static_cast<int>(rnd), sh + 2, d + static_cast<long>(sp.p0) * PS, keep, sp.p1 - sp.p0);
+      } else {
+        sample(sp.p0, sp.p1, rr + static_cast<size_t>(sp.p0) * NW);
+        put_masked4(d + static_cast<long>(sp.p0) * PS, rr + static_cast<size_t>(sp.p0) * NW, keep, sp.p1 - sp.p0);
+      }
+    }
   }
 }
 
@@ -978,10 +1040,7 @@ void process_plane_t(const ImageView& img, const FormatInfo& fi, int p, const Re
       const int cy1 = std::min(ph, cy0 + ch);
       // column sums of the band over every byte of the pixels (the unprocessed 4th byte is summed and ignored)
       std::fill(colsum, colsum + m, 0u);
-      for (int y = cy0; y < cy1; ++y) {
-        const uint8_t* __restrict row = pix(0, y) - wo;
-        for (int i = 0; i < m; ++i) colsum[i] += row[i];
-      }
+      for (int y = cy0; y < cy1; ++y) add_row_u32(colsum, pix(0, y) - wo, m);
       uint8_t* out = red + static_cast<size_t>(band) * pw * NW;
       for (int cx0 = 0; cx0 < pw; cx0 += cw) {
         const int cx1 = std::min(pw, cx0 + cw);
