@@ -400,40 +400,58 @@ struct RowSpan {
   double in_lo = 0, in_hi = 0;
 };
 
-bool solve_row(const RegionPlan& pl, double dy, double k, double* lo, double* hi) {
+// Per-plan constants of the row quadratic A t^2 + B t + C = 0 (t = x - cx) for the level q = k of the rotated
+// ellipse at row offset dy: A = c^2/rx^2 + s^2/ry^2 (constant), B = dy b1, C = dy^2 c1 - k^2, so the discriminant
+// is dy^2 (b1^2 - 4 A c1) + 4 A k^2 and the roots (-B -+ sqrt(disc)) / (2A).
+struct RowSpanCoef {
+  double A = 0, b1 = 0, d1 = 0, inv2a = 0, k_out = 0, k_in = 0, cx = 0, cy = 0;
+  bool ok = false;
+};
+
+RowSpanCoef row_span_coef(const RegionPlan& pl, float feather) {
+  RowSpanCoef k;
   const Ellipse& e = pl.ellipse;
   const double c = pl.ca, s = pl.sa;
   const double irx2 = 1.0 / (static_cast<double>(e.rx) * e.rx), iry2 = 1.0 / (static_cast<double>(e.ry) * e.ry);
-  const double A = c * c * irx2 + s * s * iry2;
-  const double B = 2.0 * dy * c * s * (irx2 - iry2);
-  const double C = dy * dy * (s * s * irx2 + c * c * iry2) - k * k;
-  const double disc = B * B - 4.0 * A * C;
-  if (!(disc >= 0.0) || !(A > 0.0)) return false;
-  const double sq = std::sqrt(disc);
-  *lo = (-B - sq) / (2.0 * A);
-  *hi = (-B + sq) / (2.0 * A);
-  return true;
-}
-
-RowSpan ellipse_row_span(const RegionPlan& pl, double fy, float feather) {
-  RowSpan sp;
-  const Ellipse& e = pl.ellipse;
+  k.A = c * c * irx2 + s * s * iry2;
+  k.b1 = 2.0 * c * s * (irx2 - iry2);
+  const double c1 = s * s * irx2 + c * c * iry2;
+  k.d1 = k.b1 * k.b1 - 4.0 * k.A * c1;
+  k.ok = k.A > 0.0 && std::isfinite(k.A) && std::isfinite(k.d1);
+  k.inv2a = 1.0 / (2.0 * k.A);
   const double rmin = std::min(e.rx, e.ry);
   const double f = feather > 0.f ? feather : 0.0;
-  const double k_out = 1.0 + (0.5 * f) / rmin * 1.001 + 1e-3;
-  const double k_in = 1.0 - (0.5 * f) / rmin * 1.001 - 1e-3;
-  const double dy = fy - e.cy;
-  double lo, hi;
-  if (!solve_row(pl, dy, k_out, &lo, &hi)) {
+  k.k_out = 1.0 + (0.5 * f) / rmin * 1.001 + 1e-3;
+  k.k_in = 1.0 - (0.5 * f) / rmin * 1.001 - 1e-3;
+  k.cx = e.cx;
+  k.cy = e.cy;
+  return k;
+}
+
+RowSpan ellipse_row_span(const RowSpanCoef& k, double fy) {
+  RowSpan sp;
+  if (!k.ok) {
     sp.any_out = false;
     return sp;
   }
-  sp.out_lo = e.cx + lo - 1e-3;
-  sp.out_hi = e.cx + hi + 1e-3;
-  if (k_in > 0.0 && solve_row(pl, dy, k_in, &lo, &hi)) {
-    sp.any_in = true;
-    sp.in_lo = e.cx + lo + 1e-3;
-    sp.in_hi = e.cx + hi - 1e-3;
+  const double dy = fy - k.cy;
+  const double B = dy * k.b1, base = dy * dy * k.d1;
+  const double disc_out = base + 4.0 * k.A * (k.k_out * k.k_out);
+  if (!(disc_out >= 0.0)) {
+    sp.any_out = false;
+    return sp;
+  }
+  const double so = std::sqrt(disc_out);
+  sp.out_lo = k.cx + (-B - so) * k.inv2a - 1e-3;
+  sp.out_hi = k.cx + (-B + so) * k.inv2a + 1e-3;
+  if (k.k_in > 0.0) {
+    const double disc_in = base + 4.0 * k.A * (k.k_in * k.k_in);
+    if (disc_in >= 0.0) {
+      const double si = std::sqrt(disc_in);
+      sp.any_in = true;
+      sp.in_lo = k.cx + (-B - si) * k.inv2a + 1e-3;
+      sp.in_hi = k.cx + (-B + si) * k.inv2a - 1e-3;
+    }
   }
   return sp;
 }
@@ -488,6 +506,7 @@ bool alpha_range_soft(const RegionPlan& pl, int px0, int sx, float fy, float fea
 
 // Fill ws.alpha (pw x ph) for a plane rect whose first sample is (px0, py0) with subsampling (sx, sy).
 // Returns false if every alpha is 0.
+FACEMASK_AVX2_CLONES
 bool compute_alpha(const RegionPlan& pl, int px0, int py0, int pw, int ph, int sx, int sy, float feather,
                    Workspace& ws) {
   ws.alpha.assign(static_cast<size_t>(pw) * ph, 0);
@@ -498,21 +517,23 @@ bool compute_alpha(const RegionPlan& pl, int px0, int py0, int pw, int ph, int s
   bool any = false;
   const bool spans = pl.kind == 1 && !ellipse_empty(pl.ellipse);
   const bool soft = spans && feather > 0.f && std::isfinite(feather);
+  const RowSpanCoef coef = spans ? row_span_coef(pl, feather) : RowSpanCoef{};
+  const double isx = 1.0 / sx;  // sx is 1 or 2: v * isx == v / sx exactly
   for (int y = 0; y < ph; ++y) {
     const float fy = (static_cast<float>(py0 + y) + 0.5f) * static_cast<float>(sy);
     uint8_t* a = ws.alpha.data() + static_cast<size_t>(y) * pw;
     int xb = 0, xe = pw;            // exact evaluation range
     int ib = pw, ie = pw;           // certainly-1 range inside it
     if (spans) {
-      const RowSpan sp = ellipse_row_span(pl, fy, feather);
+      const RowSpan sp = ellipse_row_span(coef, fy);
       if (!sp.any_out) continue;
       // sample x centre: (px0 + x + 0.5) * sx
       auto first_ge = [&](double v) {  // smallest x with centre >= v
-        const double t = std::ceil(v / sx - 0.5) - px0;
+        const double t = std::ceil(v * isx - 0.5) - px0;
         return static_cast<int>(std::clamp(t, 0.0, static_cast<double>(pw)));
       };
       auto last_le = [&](double v) {  // one past the largest x with centre <= v
-        const double t = std::floor(v / sx - 0.5) - px0 + 1;
+        const double t = std::floor(v * isx - 0.5) - px0 + 1;
         return static_cast<int>(std::clamp(t, 0.0, static_cast<double>(pw)));
       };
       xb = first_ge(sp.out_lo);
@@ -807,10 +828,10 @@ inline SpanPlan plan_span(int lo, int ilo, int ihi, int hi, int pw, int V) {
   return sp;
 }
 
-// Blend blocks (pixels) per format: 32 bytes of work per AVX2 vector.
+// Blend blocks (pixels) per format: 16 or 32 work bytes, one AVX2 vector of 16-bit lanes or two.
 template <int NW>
 constexpr int blend_block() {
-  return NW == 4 ? 8 : (NW == 1 ? 32 : 16);
+  return NW == 4 ? 8 : 16;
 }
 
 // 4-byte pixels, alpha 255: the processed bytes from red, the 4th byte kept (keep[c] = 0xFF / 0).
@@ -869,10 +890,11 @@ void blur_decimated(uint8_t* base, long stride, int pw, int ph, int wo, const Bl
   blur_rect<NW, NW>(ws.grid.data(), static_cast<long>(nx) * NW, nx, ny, bx.radius, by.radius, ws.gridb.data(), ws);
   const uint8_t* G = ws.gridb.data();
   // 3. bilinear upsampling fused with the composite, row by row
+  const bool tables = !(fx == 2 || fx == 4 || fx == 8 || fx == 16);  // the others have a per-factor loop
   ws.uj0.resize(static_cast<size_t>(pw));
   ws.uj1.resize(static_cast<size_t>(pw));
   ws.uwx.resize(static_cast<size_t>(pw));
-  for (int x = 0; x < pw; ++x) {
+  for (int x = 0; tables && x < pw; ++x) {
     const int mm = 2 * x + 1 - fx;
     const int j0 = floor_div(mm, 2 * fx);
     ws.uwx[static_cast<size_t>(x)] = static_cast<uint16_t>(mm - 2 * fx * j0);
