@@ -184,6 +184,13 @@ namespace {
 #else
 #define FACEMASK_AVX2_CLONES
 #endif
+// Per-row helpers are forced inline into their (cloned) callers, so each clone gets them compiled for its target and
+// the row loops make no calls.
+#if defined(__GNUC__)
+#define FACEMASK_INLINE __attribute__((always_inline)) inline
+#else
+#define FACEMASK_INLINE inline
+#endif
 
 struct Workspace {
   std::vector<uint8_t> alpha;  // a8 per plane-rect pixel
@@ -588,7 +595,7 @@ inline uint8_t blend255(uint16_t d, uint16_t red, uint16_t a8) {
 
 // keep[c] is 0xFF for a processed byte and 0 for the unprocessed 4th byte of 4-byte pixels (weight 0: unchanged).
 template <int NW, int PS>
-FACEMASK_AVX2_CLONES void composite_row(uint8_t* __restrict d, const uint8_t* __restrict a, const uint8_t* __restrict red,
+FACEMASK_INLINE void composite_row(uint8_t* __restrict d, const uint8_t* __restrict a, const uint8_t* __restrict red,
                    const uint8_t* keep, int n) {
   uint16_t k[NW];
   for (int c = 0; c < NW; ++c) k[c] = keep[c];
@@ -599,7 +606,7 @@ FACEMASK_AVX2_CLONES void composite_row(uint8_t* __restrict d, const uint8_t* __
 }
 
 template <int NW, int PS>
-FACEMASK_AVX2_CLONES void composite_row_const(uint8_t* __restrict d, const uint8_t* __restrict a, const uint8_t* v, const uint8_t* keep,
+FACEMASK_INLINE void composite_row_const(uint8_t* __restrict d, const uint8_t* __restrict a, const uint8_t* v, const uint8_t* keep,
                          int n) {
   uint16_t vv[NW], k[NW];
   for (int c = 0; c < NW; ++c) {
@@ -617,7 +624,7 @@ FACEMASK_AVX2_CLONES void composite_row_const(uint8_t* __restrict d, const uint8
 // Step 1, one row of cells: colsum (m = pw * PS values, u16) holds the column sums of the cell row's fy frame rows;
 // out[j * NW + c] = (sum_{b < fx} colsum[min(j fx + b, pw - 1) * PS + wo + c] + fx fy / 2) >> sh for j < nx.
 template <int NW, int PS>
-FACEMASK_AVX2_CLONES void decimate_cells(const uint16_t* __restrict colsum, uint8_t* __restrict out, int pw, int nx,
+FACEMASK_INLINE void decimate_cells(const uint16_t* __restrict colsum, uint8_t* __restrict out, int pw, int nx,
                                          int wo, int fx, uint32_t half, int sh) {
   const int full = pw / fx;  // cells whose fx columns all lie inside the rect
   for (int j = 0; j < full; ++j) {
@@ -643,7 +650,7 @@ FACEMASK_AVX2_CLONES void decimate_cells(const uint16_t* __restrict colsum, uint
 // decimate_cells with the factor as a template argument (FX = fx): the cell loop has fixed-length inner loops, so
 // the compiler vectorises across cells. Same integers.
 template <int NW, int PS, int FX>
-FACEMASK_AVX2_CLONES void decimate_cells_fx(const uint16_t* __restrict colsum, uint8_t* __restrict out, int pw, int nx,
+FACEMASK_INLINE void decimate_cells_fx(const uint16_t* __restrict colsum, uint8_t* __restrict out, int pw, int nx,
                                             int wo, uint32_t half, int sh) {
   const int full = pw / FX;
   const uint16_t* __restrict q = colsum + wo;
@@ -676,21 +683,21 @@ void decimate_row(const uint16_t* colsum, uint8_t* out, int pw, int nx, int wo, 
 
 // Column sums of rows [y, y + fy) of the rect (rows past ph - 1 repeat row ph - 1), over every byte of the pixels
 // (m = pw * PS; the unprocessed bytes are summed and ignored). fy * 255 <= 16320 fits 16 bits.
-inline void add_row_u16(uint16_t* __restrict acc, const uint8_t* __restrict r, int m) {
+FACEMASK_INLINE void add_row_u16(uint16_t* __restrict acc, const uint8_t* __restrict r, int m) {
   for (int i = 0; i < m; ++i) acc[i] = static_cast<uint16_t>(acc[i] + r[i]);
 }
 
 // (restrict-qualified parameters: the compiler vectorises without a run-time overlap check)
-FACEMASK_AVX2_CLONES
+FACEMASK_INLINE
 void add_row_u32(uint32_t* __restrict acc, const uint8_t* __restrict r, int m) {
   for (int i = 0; i < m; ++i) acc[i] += r[i];
 }
 
-inline void widen_row_u16(uint16_t* __restrict acc, const uint8_t* __restrict r, int m) {
+FACEMASK_INLINE void widen_row_u16(uint16_t* __restrict acc, const uint8_t* __restrict r, int m) {
   for (int i = 0; i < m; ++i) acc[i] = r[i];
 }
 
-FACEMASK_AVX2_CLONES
+FACEMASK_INLINE
 void column_sums_u16(const uint8_t* first_row, long stride, int rows_avail, int fy, int m, uint16_t* __restrict acc) {
   widen_row_u16(acc, first_row, m);
   for (int a = 1; a < fy; ++a) add_row_u16(acc, first_row + static_cast<long>(std::min(a, rows_avail - 1)) * stride, m);
@@ -699,7 +706,7 @@ void column_sums_u16(const uint8_t* first_row, long stride, int rows_avail, int 
 // Step 3, horizontal half of one grid row: H[x * NW + c] = L[j0(x)][c] (2 fx - wx(x)) + L[j1(x)][c] wx(x) for
 // x in [x0, x1) (<= 255 * 128: 16 bits). Column tables j0, j1 (cell index * NW) and wx per pixel column.
 template <int NW>
-FACEMASK_AVX2_CLONES void upsample_row_h(const uint8_t* __restrict L, const int* __restrict j0, const int* __restrict j1,
+FACEMASK_INLINE void upsample_row_h(const uint8_t* __restrict L, const int* __restrict j0, const int* __restrict j1,
                                          const uint16_t* __restrict wx, uint16_t f2, uint16_t* __restrict H, int x0,
                                          int x1) {
   for (int x = x0; x < x1; ++x) {
@@ -714,7 +721,7 @@ FACEMASK_AVX2_CLONES void upsample_row_h(const uint8_t* __restrict L, const int*
 // x = j FX + FX/2 + k (k < FX) lie between cells j and j + 1 with wx = 2k + 1; x < FX/2 and
 // x >= (nx - 1) FX + FX/2 have both taps on the first / last cell (clamped). Same integers as the tables.
 template <int NW, int FX>
-FACEMASK_AVX2_CLONES void upsample_row_h_fx(const uint8_t* __restrict L, int nx, int pw, uint16_t* __restrict H) {
+FACEMASK_INLINE void upsample_row_h_fx(const uint8_t* __restrict L, int nx, int pw, uint16_t* __restrict H) {
   constexpr int kHalf = FX / 2;
   const int x_first = std::min(pw, kHalf);
   for (int x = 0; x < x_first; ++x) {
@@ -743,7 +750,7 @@ FACEMASK_AVX2_CLONES void upsample_row_h_fx(const uint8_t* __restrict L, int nx,
 }
 
 // Step 3, vertical half for n bytes: out = (H0 w0 + H1 w1 + rnd) >> sh (32-bit lanes: <= 255 * 4 * 64 * 64).
-FACEMASK_AVX2_CLONES
+FACEMASK_INLINE
 void upsample_row_v(const uint16_t* __restrict H0, const uint16_t* __restrict H1, int w0, int w1, uint32_t rnd, int sh,
                     uint8_t* __restrict out, int n) {
   const uint32_t u0 = static_cast<uint32_t>(w0), u1 = static_cast<uint32_t>(w1);
@@ -751,7 +758,7 @@ void upsample_row_v(const uint16_t* __restrict H0, const uint16_t* __restrict H1
 }
 
 // The same in 16-bit lanes, for fx fy <= 64: H0 w0 + H1 w1 + rnd <= 255 * 4 fx fy + 2 fx fy <= 65408.
-FACEMASK_AVX2_CLONES
+FACEMASK_INLINE
 void upsample_row_v16(const uint16_t* __restrict H0, const uint16_t* __restrict H1, int w0, int w1, int rnd, int sh,
                       uint8_t* __restrict out, int n) {
   const uint16_t u0 = static_cast<uint16_t>(w0), u1 = static_cast<uint16_t>(w1), r = static_cast<uint16_t>(rnd);
@@ -762,7 +769,7 @@ void upsample_row_v16(const uint16_t* __restrict H0, const uint16_t* __restrict 
 
 // upsample_row_v16 for n 4-byte pixels written straight into the frame (alpha 255): processed bytes from the
 // sample, the 4th byte kept (keep[c] = 0xFF / 0).
-FACEMASK_AVX2_CLONES
+FACEMASK_INLINE
 void upsample_put4_v16(const uint16_t* __restrict H0, const uint16_t* __restrict H1, int w0, int w1, int rnd, int sh,
                        uint8_t* __restrict d, const uint8_t* keep, int n) {
   const uint16_t u0 = static_cast<uint16_t>(w0), u1 = static_cast<uint16_t>(w1), r = static_cast<uint16_t>(rnd);
@@ -835,7 +842,7 @@ constexpr int blend_block() {
 }
 
 // 4-byte pixels, alpha 255: the processed bytes from red, the 4th byte kept (keep[c] = 0xFF / 0).
-FACEMASK_AVX2_CLONES
+FACEMASK_INLINE
 void put_masked4(uint8_t* __restrict d, const uint8_t* __restrict red, const uint8_t* keep, int n) {
   uint8_t k[4];
   for (int c = 0; c < 4; ++c) k[c] = keep[c];
@@ -849,7 +856,7 @@ void put_masked4(uint8_t* __restrict d, const uint8_t* __restrict red, const uin
 // Composite one row span of redacted values rr (indexed by rect column, NW bytes each, valid over sp's hull) into
 // the frame row d (rect column 0).
 template <int NC, int PS>
-inline void composite_planned(uint8_t* d, const uint8_t* a, const uint8_t* rr, const uint8_t* keep,
+FACEMASK_INLINE void composite_planned(uint8_t* d, const uint8_t* a, const uint8_t* rr, const uint8_t* keep,
                               const SpanPlan& sp) {
   constexpr int NW = PS == 4 ? 4 : NC;
   for (int k = 0; k < sp.nb; ++k) {
@@ -868,7 +875,7 @@ inline void composite_planned(uint8_t* d, const uint8_t* a, const uint8_t* rr, c
 // Blur with a decimation factor > 1 in at least one direction (spec "Blur" 1-3), composited through ws.alpha and its
 // row spans. base: the rect's first pixel (pixel start, not the first work byte); wo: first work byte in a pixel.
 template <int NC, int PS>
-void blur_decimated(uint8_t* base, long stride, int pw, int ph, int wo, const BlurAxis& bx, const BlurAxis& by,
+FACEMASK_INLINE void blur_decimated(uint8_t* base, long stride, int pw, int ph, int wo, const BlurAxis& bx, const BlurAxis& by,
                     const uint8_t* keep, Workspace& ws) {
   constexpr int NW = PS == 4 ? 4 : NC;
   const int fx = bx.factor, fy = by.factor;
@@ -971,7 +978,7 @@ void blur_decimated(uint8_t* base, long stride, int pw, int ph, int wo, const Bl
 
 // d[x * PS + c] = v[c] for the processed bytes c, x in [x0, x1) (the 4th byte of 4-byte pixels kept).
 template <int NW, int PS>
-FACEMASK_AVX2_CLONES void fill_span(uint8_t* __restrict d, const uint8_t* v, const uint8_t* keep, int x0, int x1) {
+FACEMASK_INLINE void fill_span(uint8_t* __restrict d, const uint8_t* v, const uint8_t* keep, int x0, int x1) {
   uint8_t vv[NW], k[NW];
   for (int c = 0; c < NW; ++c) {
     vv[c] = static_cast<uint8_t>(v[c] & keep[c]);
@@ -983,7 +990,7 @@ FACEMASK_AVX2_CLONES void fill_span(uint8_t* __restrict d, const uint8_t* v, con
 }
 
 template <int NC, int PS>
-void process_plane_t(const ImageView& img, const FormatInfo& fi, int p, const RegionPlan& pl,
+FACEMASK_AVX2_CLONES void process_plane_t(const ImageView& img, const FormatInfo& fi, int p, const RegionPlan& pl,
                      const RedactParams& prm, Workspace& ws) {
   const PlaneLayout& L = fi.planes[p];
   const int sx = L.sub_x, sy = L.sub_y;
