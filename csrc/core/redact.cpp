@@ -188,8 +188,10 @@ namespace {
 // the row loops make no calls.
 #if defined(__GNUC__)
 #define FACEMASK_INLINE __attribute__((always_inline)) inline
+#define FACEMASK_LAMBDA_INLINE __attribute__((always_inline))
 #else
 #define FACEMASK_INLINE inline
+#define FACEMASK_LAMBDA_INLINE
 #endif
 
 struct Workspace {
@@ -671,7 +673,7 @@ FACEMASK_INLINE void decimate_cells_fx(const uint16_t* __restrict colsum, uint8_
 }
 
 template <int NW, int PS>
-void decimate_row(const uint16_t* colsum, uint8_t* out, int pw, int nx, int wo, int fx, uint32_t half, int sh) {
+FACEMASK_INLINE void decimate_row(const uint16_t* colsum, uint8_t* out, int pw, int nx, int wo, int fx, uint32_t half, int sh) {
   switch (fx) {
     case 1: return decimate_cells_fx<NW, PS, 1>(colsum, out, pw, nx, wo, half, sh);
     case 2: return decimate_cells_fx<NW, PS, 2>(colsum, out, pw, nx, wo, half, sh);
@@ -913,7 +915,7 @@ FACEMASK_INLINE void blur_decimated(uint8_t* base, long stride, int pw, int ph, 
   int cached[2] = {-1, -1};
   const uint16_t f2x = static_cast<uint16_t>(2 * fx);
   // grid row i upsampled horizontally, from the 2-slot cache; `other` is the slot that must be kept
-  auto hrow = [&](int i, int keep_slot) -> const uint16_t* {
+  auto hrow = [&](int i, int keep_slot) FACEMASK_LAMBDA_INLINE -> const uint16_t* {
     for (int k = 0; k < 2; ++k) {
       if (cached[k] == i) return ws.hrow[k].data();
     }
@@ -948,7 +950,7 @@ FACEMASK_INLINE void blur_decimated(uint8_t* base, long stride, int pw, int ph, 
     uint8_t* d = base + static_cast<long>(y) * stride + wo;
     const uint8_t* a = ws.alpha.data() + static_cast<size_t>(y) * pw;
     // red into the row buffer for the blend ranges, straight into the frame for the put range (alpha 255)
-    auto sample = [&](int x0, int x1, uint8_t* out) {
+    auto sample = [&](int x0, int x1, uint8_t* out) FACEMASK_LAMBDA_INLINE {
       if (small) {
         upsample_row_v16(H0 + static_cast<size_t>(x0) * NW, H1 + static_cast<size_t>(x0) * NW, 2 * fy - wy, wy,
                          static_cast<int>(rnd), sh + 2, out, (x1 - x0) * NW);
