@@ -513,12 +513,20 @@ bool alpha_range_soft(const RegionPlan& pl, int px0, int sx, float fy, float fea
   return alpha_span_soft(pl, px0, sx, fy, feather, a, x0, x1);
 }
 
+constexpr int kAlphaMargin = 32;
+
 // Fill ws.alpha (pw x ph) for a plane rect whose first sample is (px0, py0) with subsampling (sx, sy).
-// Returns false if every alpha is 0.
+// Returns false if every alpha is 0. zero_all: every a8 outside the row spans is written 0 (draw_outline reads them
+// all); otherwise only kAlphaMargin pixels on either side of each row's span are (the composite's vector blocks read
+// at most that far outside a span).
 FACEMASK_AVX2_CLONES
 bool compute_alpha(const RegionPlan& pl, int px0, int py0, int pw, int ph, int sx, int sy, float feather,
-                   Workspace& ws) {
-  ws.alpha.assign(static_cast<size_t>(pw) * ph, 0);
+                   Workspace& ws, bool zero_all) {
+  if (zero_all) {
+    ws.alpha.assign(static_cast<size_t>(pw) * ph, 0);
+  } else {
+    ws.alpha.resize(static_cast<size_t>(pw) * ph);
+  }
   ws.row_lo.assign(static_cast<size_t>(ph), 0);
   ws.row_hi.assign(static_cast<size_t>(ph), 0);
   ws.row_ilo.assign(static_cast<size_t>(ph), 0);
@@ -555,6 +563,11 @@ bool compute_alpha(const RegionPlan& pl, int px0, int py0, int pw, int ph, int s
       } else {
         ib = ie = xe;
       }
+    }
+    if (!zero_all) {
+      const int m0 = std::max(0, xb - kAlphaMargin), m1 = std::min(pw, xe + kAlphaMargin);
+      std::memset(a + m0, 0, static_cast<size_t>(xb - m0));
+      std::memset(a + xe, 0, static_cast<size_t>(m1 - xe));
     }
     if (soft) {
       any = alpha_range_soft(pl, px0, sx, fy, feather, a, xb, ib, pw) || any;
@@ -842,6 +855,10 @@ template <int NW>
 constexpr int blend_block() {
   return NW == 4 ? 8 : 16;
 }
+// plan_span's blocks reach at most 2 V - 2 pixels outside a row span; compute_alpha zeroes kAlphaMargin there
+static_assert(2 * blend_block<1>() <= kAlphaMargin && 2 * blend_block<2>() <= kAlphaMargin &&
+                  2 * blend_block<3>() <= kAlphaMargin && 2 * blend_block<4>() <= kAlphaMargin,
+              "alpha margin too small for the blend blocks");
 
 // 4-byte pixels, alpha 255: the processed bytes from red, the 4th byte kept (keep[c] = 0xFF / 0).
 FACEMASK_INLINE
@@ -939,7 +956,7 @@ FACEMASK_INLINE void blur_decimated(uint8_t* base, long stride, int pw, int ph, 
     if (hi <= lo) continue;
     const int ilo = ws.row_ilo[static_cast<size_t>(y)], ihi = ws.row_ihi[static_cast<size_t>(y)];
     const int my = 2 * y + 1 - fy;
-    const int i0r = floor_div(my, 2 * fy);
+    const int i0r = ((my + 2 * fy) >> (by.log2_factor + 1)) - 1;  // floor(my / 2fy); my + 2 fy > 0
     const int wy = my - 2 * fy * i0r;
     const int i0 = std::clamp(i0r, 0, ny - 1), i1 = std::clamp(i0r + 1, 0, ny - 1);
     const uint16_t* H0 = hrow(i0, -1);
@@ -1003,7 +1020,7 @@ FACEMASK_AVX2_CLONES void process_plane_t(const ImageView& img, const FormatInfo
   if (pw <= 0 || ph <= 0) return;
   const int key[6] = {px0, py0, pw, ph, sx, sy};
   if (!(ws.alpha_valid && std::equal(key, key + 6, ws.alpha_key))) {
-    ws.alpha_any = compute_alpha(pl, px0, py0, pw, ph, sx, sy, pl.feather_px, ws);
+    ws.alpha_any = compute_alpha(pl, px0, py0, pw, ph, sx, sy, pl.feather_px, ws, false);
     std::copy(key, key + 6, ws.alpha_key);
     ws.alpha_valid = true;
   }
@@ -1123,7 +1140,7 @@ void draw_outline(const ImageView& img, const FormatInfo& fi, const RegionPlan& 
     const int px1 = std::min(plw, (x1 + sx - 1) / sx), py1 = std::min(plh, (y1 + sy - 1) / sy);
     const int pw = px1 - px0, ph = py1 - py0;
     if (pw <= 0 || ph <= 0) continue;
-    compute_alpha(pl, px0, py0, pw, ph, sx, sy, 2.f * static_cast<float>(sx), ws);
+    compute_alpha(pl, px0, py0, pw, ph, sx, sy, 2.f * static_cast<float>(sx), ws, true);
     uint8_t v[3];
     for (int c = 0; c < L.num_channels; ++c) {
       v[c] = fill_value(fi, L.comp[c], prm.outline_rgb[0], prm.outline_rgb[1], prm.outline_rgb[2]);
