@@ -363,26 +363,16 @@ def main():
         kt4 = [native.cuda_redact(frames, fmt, regions, stream=stream, timing=True) for _ in range(20)]
         del os.environ["FACEMASK_CUDA_OCC"]
         r["kernel_only_us_occ1"] = statistics.median(k["kernel_us"] for k in kt4)
-        for lanes in (32, 64, 256):  # work-item size knob: kernel time and identical bytes
-            os.environ["FACEMASK_CUDA_MAXLANES"] = str(lanes)
+        for ipb in ("1", "4"):  # work items per resident block in the decimation / upsampling phases (default 2)
+            os.environ["FACEMASK_CUDA_ITEMS"] = ipb
             c = base.clone()
             native.cuda_redact(c, fmt, regions, stream=stream)
             kl = [native.cuda_redact(frames, fmt, regions, stream=stream, timing=True) for _ in range(20)]
-            del os.environ["FACEMASK_CUDA_MAXLANES"]
-            r[f"kernel_only_us_maxlanes{lanes}"] = statistics.median(k["kernel_us"] for k in kl)
-            r[f"maxlanes{lanes}_identical"] = bool(torch.equal(a, c))
-            log(f"{fmt}: max lanes {lanes}: kernel {r[f'kernel_only_us_maxlanes{lanes}']:.1f} us, identical "
-                f"{r[f'maxlanes{lanes}_identical']}")
-        for boxt in (1, 4, 8, 16):  # threads per box-pass unit (1: one thread per unit; default 8 YUV, 1 RGB)
-            os.environ["FACEMASK_CUDA_BOXT"] = str(boxt)
-            c = base.clone()
-            native.cuda_redact(c, fmt, regions, stream=stream)
-            kl = [native.cuda_redact(frames, fmt, regions, stream=stream, timing=True) for _ in range(20)]
-            del os.environ["FACEMASK_CUDA_BOXT"]
-            r[f"kernel_only_us_boxt{boxt}"] = statistics.median(k["kernel_us"] for k in kl)
-            r[f"boxt{boxt}_identical"] = bool(torch.equal(a, c))
-            log(f"{fmt}: {boxt} threads per box unit: kernel {r[f'kernel_only_us_boxt{boxt}']:.1f} us, identical "
-                f"{r[f'boxt{boxt}_identical']}")
+            del os.environ["FACEMASK_CUDA_ITEMS"]
+            r[f"kernel_only_us_items{ipb}"] = statistics.median(k["kernel_us"] for k in kl)
+            r[f"items{ipb}_identical"] = bool(torch.equal(a, c))
+            log(f"{fmt}: {ipb} items per block: kernel {r[f'kernel_only_us_items{ipb}']:.1f} us, identical "
+                f"{r[f'items{ipb}_identical']}")
         os.environ["FACEMASK_CUDA_NOCLASSIFY"] = "1"  # region_alpha() at every pixel (the previous kernel's way)
         c = base.clone()
         native.cuda_redact(c, fmt, regions, stream=stream)
@@ -392,6 +382,13 @@ def main():
         r["noclassify_identical"] = bool(torch.equal(a, c))
         log(f"{fmt}: no coverage pre-classification: kernel {r['kernel_only_us_noclassify']:.1f} us, identical "
             f"{r['noclassify_identical']}")
+        for nph in range(0, 4):  # profiling: only the first n phases (0: the launch alone; output incomplete)
+            os.environ["FACEMASK_CUDA_PHASES"] = str(nph)
+            kl = [native.cuda_redact(frames, fmt, regions, stream=stream, timing=True) for _ in range(20)]
+            del os.environ["FACEMASK_CUDA_PHASES"]
+            r[f"kernel_only_us_phases{nph}"] = statistics.median(k["kernel_us"] for k in kl)
+        log(f"{fmt}: first n phases (n = 0..3): " +
+            ", ".join("%.1f" % r[f"kernel_only_us_phases{n}"] for n in range(4)) + " us")
         os.environ["FACEMASK_CUDA_OCC"] = "4"  # variant register-capped for 4 blocks per SM
         c = base.clone()
         native.cuda_redact(c, fmt, regions, stream=stream)
@@ -440,8 +437,9 @@ def main():
         res["formats"][fmt] = r
         rows.append((fmt, r))
 
-    log("\n| format | ours us/batch | torch per-face us | x | NPP per-ROI us | x | bound us | bound+launch | ours/(bound+launch) |")
-    log("|---|---|---|---|---|---|---|---|---|")
+    log("\n| format | kernel us | ours us/batch | torch per-face us | x | NPP per-ROI us | x | bound us | bound+launch | "
+        "kernel/(bound+launch) | ours/(bound+launch) |")
+    log("|---|---|---|---|---|---|---|---|---|---|---|")
     for fmt, r in rows:
         t, n, ours = r.get("torch_us"), r.get("npp_us"), r["ours_us"]
         bl = r["bound_us"] + launch
@@ -449,8 +447,9 @@ def main():
         tx = "-" if t is None else "%.0fx" % (t / ours)
         ns = "-" if n is None else "%.0f" % n
         nx = "-" if n is None else "%.1fx" % (n / ours)
-        log("| %s | %.1f | %s | %s | %s | %s | %.1f | %.1f | %.2f |" % (fmt, ours, ts, tx, ns, nx, r["bound_us"], bl,
-                                                                      ours / bl))
+        kt = r["kernel_only_us"]
+        log("| %s | %.1f | %.1f | %s | %s | %s | %s | %.1f | %.1f | %.2f | %.2f |" % (
+            fmt, kt, ours, ts, tx, ns, nx, r["bound_us"], bl, kt / bl, ours / bl))
     res["when"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     if args.json:
         with open(args.json, "w") as f:

@@ -381,3 +381,80 @@ def test_random_ovals_byte_identical(native, gpu, mode):
             for p, (g, e) in enumerate(zip(got, cpu)):
                 diff = np.argwhere(g != e)
                 assert diff.size == 0, f"{fmt} {kw} plane {p}: {len(diff)} bytes differ, first {diff[:5].tolist()}"
+
+
+def _blur_factor(s):
+    """Spec (csrc/core/redact.hpp, Blur): the largest power of two <= s / 4, clamped to [1, 64]."""
+    f = 1
+    while f < 64 and 2 * f <= s / 4:
+        f *= 2
+    return f
+
+
+BIG_FACES = np.array([[20, 20, 80, 95], [150, 30, 400, 330], [430, 100, 620, 300]], np.float32)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("fmt", ["RGBA", "BGRx", "ARGB", "RGB", "NV12", "I420", "GRAY8"])
+@pytest.mark.parametrize("strength", [1.0, 3.0, 9.0])
+def test_decimated_blur_byte_identical(native, native_plan_factors, gpu, fmt, strength):
+    """Faces of 75-300 px: decimation factors 2 .. 64 on luma (and 1 .. 32 on 4:2:0 chroma), overlapping rects in one
+    frame (a second wave), all byte-identical to the CPU core."""
+    dev = Dev(gpu)
+    rng = np.random.default_rng(int(strength * 10) + len(fmt))
+    w, h = 640, 360
+    boxes = np.concatenate([BIG_FACES, [[60, 40, 190, 200]]]).astype(np.float32)  # overlaps faces 0 and 1
+    kw = dict(mode="blur", shape="ellipse", strength=strength)
+    factors = native_plan_factors(boxes, w, h, strength)
+    assert max(factors) >= (8 if strength == 1.0 else 32) and min(factors) >= 2, factors
+    _, cpu, got, st = run_both(native, dev, fmt, w, h, boxes, rng, **kw)
+    assert st["waves"] == 2
+    for p, (g, e) in enumerate(zip(got, cpu)):
+        diff = np.argwhere(g != e)
+        assert diff.size == 0, f"{fmt} plane {p}: {len(diff)} bytes differ, first {diff[:5].tolist()}"
+
+
+@pytest.fixture
+def native_plan_factors(native):
+    def factors(boxes, w, h, strength):
+        out = []
+        for b in boxes:
+            p = native.plan_region(list(map(float, b)), width=w, height=h, mode="blur", shape="ellipse",
+                                   strength=strength)
+            out.append(_blur_factor(p["sigma"]))
+        return out
+    return factors
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("fmt", ["RGBA", "RGB", "NV12", "GRAY8"])
+def test_large_grid_and_factor_one_byte_identical(native, gpu, fmt):
+    """sigma < 8 (factor 1: the plain full-resolution cascade) on rects too large for the kernel's shared memory
+    (row-band / column-band passes through the scratch), next to small factor-1 rects that fit: byte-identical."""
+    dev = Dev(gpu)
+    rng = np.random.default_rng(77)
+    w, h = 480, 400
+    boxes = np.array([[180, 120, 290, 230], [10, 10, 40, 40], [420, 330, 470, 390]], np.float32)
+    kw = dict(mode="blur", shape="box", strength=0.3, margin=3.0, feather=0.05)
+    p = native.plan_region(list(map(float, boxes[0])), width=w, height=h, mode="blur", shape="box", strength=0.3,
+                           margin=3.0, feather=0.05)
+    x0, y0, x1, y1 = p["rect"]
+    assert _blur_factor(p["sigma"]) == 1 and (x1 - x0) * (y1 - y0) > 100_000, p
+    _, cpu, got, st = run_both(native, dev, fmt, w, h, boxes, rng, pad=12 if fmt != "RGB" else 0, **kw)
+    assert st["waves"] == 2  # box 0's 3x rect overlaps box 2's
+    for q, (g, e) in enumerate(zip(got, cpu)):
+        diff = np.argwhere(g != e)
+        assert diff.size == 0, f"{fmt} plane {q}: {len(diff)} bytes differ, first {diff[:5].tolist()}"
+
+
+@pytest.mark.gpu
+def test_decimated_blur_matches_oracle(native, gpu):
+    """A subset against the independent numpy oracle directly (factors 2 .. 8, RGBA and NV12)."""
+    dev = Dev(gpu)
+    rng = np.random.default_rng(31)
+    w, h = 640, 360
+    for fmt in ("RGBA", "NV12"):
+        kw = dict(mode="blur", shape="oval", strength=1.0)
+        planes, cpu, got, _ = run_both(native, dev, fmt, w, h, BIG_FACES, rng, **kw)
+        want = orc.redact(planes, fmt, w, h, BIG_FACES, **kw)
+        assert_close(got, want, f"{fmt} vs numpy oracle")

@@ -84,6 +84,48 @@ float half_to_float(uint16_t h) {
   return f;
 }
 
+namespace {
+
+// next_block_at_least, written once and compiled for the baseline and AVX2 (compares and ors only: same result).
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((always_inline)) inline
+#else
+inline
+#endif
+int64_t next_block_impl(const float* p, int64_t k, int64_t n, float thr) {
+  constexpr int64_t kBlock = 32;
+  for (; k + kBlock <= n; k += kBlock) {
+    const float* q = p + k;
+    int any = 0;
+    for (int64_t j = 0; j < kBlock; ++j) any |= static_cast<int>(q[j] >= thr);
+    if (any) return k;
+  }
+  return k;
+}
+
+int64_t next_block_generic(const float* p, int64_t k, int64_t n, float thr) { return next_block_impl(p, k, n, thr); }
+
+using NextBlockFn = int64_t (*)(const float*, int64_t, int64_t, float);
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__)) && !defined(__AVX2__)
+__attribute__((target("avx2"))) int64_t next_block_avx2(const float* p, int64_t k, int64_t n, float thr) {
+  return next_block_impl(p, k, n, thr);
+}
+NextBlockFn pick_next_block() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") ? next_block_avx2 : next_block_generic;
+}
+#else
+NextBlockFn pick_next_block() { return next_block_generic; }
+#endif
+
+}  // namespace
+
+int64_t next_block_at_least(const float* p, int64_t k, int64_t n, float thr) {
+  static const NextBlockFn fn = pick_next_block();
+  return fn(p, k, n, thr);
+}
+
 uint16_t half_bits_at_least(float thr) {
   // Non-negative halves are ordered like their bit patterns: binary search the first one >= thr in [0, 0x7C00].
   uint32_t lo = 0, hi = 0x7C00;  // half_to_float(0x7C00) = +inf >= any thr

@@ -117,6 +117,11 @@ int find_yolo_rows(Ctx& c, const std::vector<const char*>& default_names, const 
 /// Smallest binary16 bit pattern (non-negative) whose value is >= thr, for thr > 0. 0x7C00 (inf) when none finite.
 uint16_t half_bits_at_least(float thr);
 
+/// Contiguous float32 scan: the smallest k' >= k, k' = k + 32 m, such that p[k' .. k' + 32) holds a value >= thr,
+/// or the first such k' with k' + 32 > n when no block does (the caller tests that tail element by element).
+/// Branch-free within a block; an AVX2 copy is picked at run time (decode.cpp).
+int64_t next_block_at_least(const float* p, int64_t k, int64_t n, float thr);
+
 template <class Fn>
 void for_each_at_least(const Reader& r, int64_t begin, int64_t n, int64_t step, float thr, Fn&& fn) {
   // Contiguous maps are scanned in blocks of 32 with a branch-free (vectorisable) "any candidate?" test first, so an
@@ -146,13 +151,13 @@ void for_each_at_least(const Reader& r, int64_t begin, int64_t n, int64_t step, 
     const float* p = static_cast<const float*>(r.data);
     int64_t k = 0;
     if (step == 1) {
-      for (; k + kBlock <= n; k += kBlock) {
+      for (;;) {
+        k = next_block_at_least(p + begin, k, n, thr);
+        if (k + kBlock > n) break;
         const float* q = p + begin + k;
-        int any = 0;
-        for (int64_t j = 0; j < kBlock; ++j) any |= static_cast<int>(q[j] >= thr);
-        if (!any) continue;
         for (int64_t j = 0; j < kBlock; ++j)
           if (q[j] >= thr) fn(k + j);
+        k += kBlock;
       }
     } else {  // strided (a column of a row-major matrix): branch-free block test, independent loads
       for (; k + kBlock <= n; k += kBlock) {

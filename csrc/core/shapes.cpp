@@ -135,10 +135,10 @@ struct OvalRaster {
   float cw, ch;      // cell size
   float feather;     // finite, > 0
   int mask_w, mask_h;
-  // q^2 = qa dx^2 + qb dx dy + qc dy^2; rows solve it against t_out / t_in (see rasterize_face_oval)
-  double qa, qb, qc, t_out, t_in;
+  // per row (dy from the centre): cells j in [mid - r, mid + r], mid = mid0 + mid1 dy, r^2 = c2 dy^2 + k_out (k_in)
+  // (see rasterize_face_oval)
+  double mid0, mid1, c2, k_out, k_in, cy;
   bool has_in;
-  double x0, icw, ia2, cy;
 };
 
 constexpr int kRows = 64;         // rows solved per batch
@@ -154,44 +154,56 @@ constexpr int kShortRun = 4;       // band runs up to this long are queued witho
 #define FACEMASK_ALWAYS_INLINE inline
 #endif
 
+// W > 0: mask_w known at compile time (the parse functions' default 32: fully unrolled row fills); W = 0: any width.
+template <int W>
 FACEMASK_ALWAYS_INLINE void oval_rows(const OvalRaster& P, float* out) {
   const Ellipse& e = P.e;
-  const float c = P.c, s = P.s, x1 = P.x1, cw = P.cw, feather = P.feather;
-  const int mask_w = P.mask_w;
+  const float c = P.c, s = P.s, x1 = P.x1, y1 = P.y1, cw = P.cw, ch = P.ch, feather = P.feather;
+  const int mask_w = W > 0 ? W : P.mask_w;
   const double wmax = mask_w + 1.0;
   float ys[kRows];
-  double dys[kRows], lo_out[kRows], hi_out[kRows], lo_in[kRows], hi_in[kRows];
+  double lo_out[kRows], hi_out[kRows], lo_in[kRows], hi_in[kRows];
   int o0s[kRows], o1s[kRows], a0s[kRows], a1s[kRows];
-  int js[kCellListCap];
-  float cys[kCellListCap], vals[kCellListCap];
-  int rws[kCellListCap];
+  // Band cells queued for evaluation. W > 0: the flat output index r * W + j (row and column recovered with shifts
+  // or a constant division); W = 0: column and row. The sample position is recomputed from (j, r) with the
+  // expressions of the per-cell definition.
+  int js[kCellListCap], rs[W > 0 ? 1 : kCellListCap];
+  float vals[kCellListCap];
   int n = 0;
   auto flush = [&] {
-    // exactly ellipse_alpha's feathered branch at x = x1 + (j + 0.5f) * cw, y: the per-cell definition
-    for (int k = 0; k < n; ++k)
-      vals[k] = ellipse_alpha_soft(e, c, s, x1 + (static_cast<float>(js[k]) + 0.5f) * cw, cys[k], feather);
-    for (int k = 0; k < n; ++k) out[static_cast<long>(rws[k]) * mask_w + js[k]] = vals[k];
+    // exactly ellipse_alpha's feathered branch at x = x1 + (j + 0.5f) * cw, y = y1 + (i + 0.5f) * ch
+    if constexpr (W > 0) {
+      for (int k = 0; k < n; ++k) {
+        const int r = static_cast<int>(static_cast<unsigned>(js[k]) / W), j = js[k] - r * W;
+        vals[k] = ellipse_alpha_soft(e, c, s, x1 + (static_cast<float>(j) + 0.5f) * cw,
+                                     y1 + (static_cast<float>(r) + 0.5f) * ch, feather);
+      }
+      for (int k = 0; k < n; ++k) out[js[k]] = vals[k];
+    } else {
+      for (int k = 0; k < n; ++k)
+        vals[k] = ellipse_alpha_soft(e, c, s, x1 + (static_cast<float>(js[k]) + 0.5f) * cw,
+                                     y1 + (static_cast<float>(rs[k]) + 0.5f) * ch, feather);
+      for (int k = 0; k < n; ++k) out[static_cast<long>(rs[k]) * mask_w + js[k]] = vals[k];
+    }
     n = 0;
   };
   for (int r0 = 0; r0 < P.mask_h; r0 += kRows) {
     const int m = std::min(kRows, P.mask_h - r0);
-    for (int k = 0; k < m; ++k) ys[k] = P.y1 + (static_cast<float>(r0 + k) + 0.5f) * P.ch;
-    for (int k = 0; k < m; ++k) dys[k] = static_cast<double>(ys[k]);
-    // Cell-position ranges (real j) with q^2 <= t_out and q^2 <= t_in per row: roots of qa t^2 + b t + cc - T = 0.
-    // No branches: an empty range becomes [wmax, -1]; positions are clamped to [-1, wmax].
+    for (int k = 0; k < m; ++k) ys[k] = y1 + (static_cast<float>(r0 + k) + 0.5f) * ch;
+    // Cell-position ranges (real j) with q^2 <= t_out and q^2 <= t_in per row: centre mid(dy) and half-width
+    // r = sqrt(r2) of the roots of q^2(x) = T (see rasterize_face_oval). No branches: an empty range becomes
+    // [wmax, -1]; positions are clamped to [-1, wmax] (NaN -> -1).
     for (int k = 0; k < m; ++k) {
-      const double dy = dys[k] - P.cy;
-      const double b = P.qb * dy, cc = P.qc * dy * dy, mid = (-b * P.ia2 - P.x0) * P.icw - 0.5;
-      const double d_out = b * b - 4.0 * P.qa * (cc - P.t_out), d_in = b * b - 4.0 * P.qa * (cc - P.t_in);
-      const double r_out = std::sqrt(d_out > 0.0 ? d_out : 0.0) * P.ia2 * P.icw;
-      const double r_in = std::sqrt(d_in > 0.0 ? d_in : 0.0) * P.ia2 * P.icw;
-      const bool ok_out = d_out > 0.0, ok_in = P.has_in && d_in > 0.0;
-      auto clamp = [wmax](double v) { return v >= -1.0 ? (v <= wmax ? v : wmax) : -1.0; };  // NaN -> -1
-      const double a = clamp(mid - r_out), bb = clamp(mid + r_out), ai = clamp(mid - r_in), bi = clamp(mid + r_in);
-      lo_out[k] = ok_out ? a : wmax;
-      hi_out[k] = ok_out ? bb : -1.0;
-      lo_in[k] = ok_in ? ai : wmax;
-      hi_in[k] = ok_in ? bi : -1.0;
+      const double dy = static_cast<double>(ys[k]) - P.cy, dy2 = dy * dy;
+      const double mid = P.mid0 + P.mid1 * dy;
+      const double r2_out = P.c2 * dy2 + P.k_out, r2_in = P.c2 * dy2 + P.k_in;
+      const double r_out = std::sqrt(r2_out > 0.0 ? r2_out : 0.0), r_in = std::sqrt(r2_in > 0.0 ? r2_in : 0.0);
+      const bool ok_out = r2_out > 0.0, ok_in = P.has_in && r2_in > 0.0;
+      auto clamp = [wmax](double v) { return std::max(-1.0, std::min(v, wmax)); };  // NaN -> -1
+      lo_out[k] = ok_out ? clamp(mid - r_out) : wmax;
+      hi_out[k] = ok_out ? clamp(mid + r_out) : -1.0;
+      lo_in[k] = ok_in ? clamp(mid - r_in) : wmax;
+      hi_in[k] = ok_in ? clamp(mid + r_in) : -1.0;
     }
     // Cells that may be non-zero: [o0, o1); ones: [a0, a1). Cell j is in a range [lo, hi] of real positions when
     // floor(lo) + 1 <= j <= floor(hi) (j = lo exactly lies on the slack threshold, outside the ramp either way).
@@ -207,26 +219,23 @@ FACEMASK_ALWAYS_INLINE void oval_rows(const OvalRaster& P, float* out) {
     }
     for (int k = 0; k < m; ++k) {
       const int o0 = o0s[k], o1 = o1s[k], a0 = a0s[k], a1 = a1s[k];
-      const long off = static_cast<long>(r0 + k) * mask_w;
-      float* row = out + off;
+      const int r = r0 + k;
+      float* row = out + static_cast<long>(r) * mask_w;
       for (int j = 0; j < mask_w; ++j) row[j] = (j >= a0 && j < a1) ? 1.f : 0.f;
       // band runs [o0, a0) and [a1, o1)
-      const float y = ys[k];
-      const int r = r0 + k;
       if (n > kCellListCap - 2 * kShortRun) flush();
       if (a0 - o0 <= kShortRun && o1 - a1 <= kShortRun) {
         // fixed trip counts and independent slots; slots past a run are written but not counted (the next run or
         // row overwrites them)
+        const int b0 = W > 0 ? r * W + o0 : o0, b1 = W > 0 ? r * W + a1 : a1;
         for (int t = 0; t < kShortRun; ++t) {
-          js[n + t] = o0 + t;
-          cys[n + t] = y;
-          rws[n + t] = r;
+          js[n + t] = b0 + t;
+          if constexpr (W == 0) rs[n + t] = r;
         }
         n += a0 - o0;
         for (int t = 0; t < kShortRun; ++t) {
-          js[n + t] = a1 + t;
-          cys[n + t] = y;
-          rws[n + t] = r;
+          js[n + t] = b1 + t;
+          if constexpr (W == 0) rs[n + t] = r;
         }
         n += o1 - a1;
       } else {
@@ -234,9 +243,8 @@ FACEMASK_ALWAYS_INLINE void oval_rows(const OvalRaster& P, float* out) {
           const int j1 = run == 0 ? a0 : o1;
           for (int j = run == 0 ? o0 : a1; j < j1; ++j) {
             if (n == kCellListCap) flush();
-            js[n] = j;
-            cys[n] = y;
-            rws[n] = r;
+            js[n] = W > 0 ? r * W + j : j;
+            if constexpr (W == 0) rs[n] = r;
             ++n;
           }
         }
@@ -246,11 +254,24 @@ FACEMASK_ALWAYS_INLINE void oval_rows(const OvalRaster& P, float* out) {
   if (n > 0) flush();
 }
 
-void oval_rows_generic(const OvalRaster& P, float* out) { oval_rows(P, out); }
+// The compile-time width 32 (flat int cell indices: needs mask_h * 32 < 2^31).
+bool width32(const OvalRaster& P) { return P.mask_w == 32 && P.mask_h <= (1 << 25); }
+
+void oval_rows_generic(const OvalRaster& P, float* out) {
+  if (width32(P))
+    oval_rows<32>(P, out);
+  else
+    oval_rows<0>(P, out);
+}
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__)) && !defined(__AVX2__)
 #define FACEMASK_OVAL_AVX2 1
-__attribute__((target("avx2"))) void oval_rows_avx2(const OvalRaster& P, float* out) { oval_rows(P, out); }
+__attribute__((target("avx2"))) void oval_rows_avx2(const OvalRaster& P, float* out) {
+  if (width32(P))
+    oval_rows<32>(P, out);
+  else
+    oval_rows<0>(P, out);
+}
 #endif
 
 using OvalRowsFn = void (*)(const OvalRaster&, float*);
@@ -313,25 +334,30 @@ void rasterize_face_oval(const Detection& d, int mask_w, int mask_h, float* out)
   P.mask_w = mask_w;
   P.mask_h = mask_h;
   // q^2(dx, dy) (dx, dy from the centre), exactly as ellipse_alpha_soft computes it from the same float c, s, rx, ry
-  // (up to rounding).
+  // (up to rounding): q^2 = qa dx^2 + qb dx dy + qc dy^2.
   const double rx = e.rx, ry = e.ry, cd = c, sd = s;
   const double irx2 = 1.0 / (rx * rx), iry2 = 1.0 / (ry * ry);
-  P.qa = cd * cd * irx2 + sd * sd * iry2;
-  P.qb = 2.0 * cd * sd * (irx2 - iry2);
-  P.qc = sd * sd * irx2 + cd * cd * iry2;
+  const double qa = cd * cd * irx2 + sd * sd * iry2;
+  const double qb = 2.0 * cd * sd * (irx2 - iry2);
   const double rmin = std::min(rx, ry), rmax = std::max(rx, ry);
   const double delta = 0.5 * static_cast<double>(feather) / rmin;
-  const double mag = std::max({std::fabs(static_cast<double>(d.x1)), std::fabs(static_cast<double>(d.x2)),
-                               std::fabs(static_cast<double>(d.y1)), std::fabs(static_cast<double>(d.y2)), rmax});
+  const double mag = std::max(std::max(std::fabs(static_cast<double>(d.x1)), std::fabs(static_cast<double>(d.x2))),
+                              std::max(std::max(std::fabs(static_cast<double>(d.y1)), std::fabs(static_cast<double>(d.y2))), rmax));
   const double slack = 1e-4 + 0.02 * delta + 1e-6 * mag / rmin;
   const double q_in = 1.0 - delta - slack, q_out = 1.0 + delta + slack;
   P.has_in = q_in > 0.0;
-  P.t_in = P.has_in ? q_in * q_in : 0.0;
-  P.t_out = q_out * q_out;
-  // Cell j samples dx = x0 + (j + 0.5) cw with x0 = x1 - cx: j = (dx - x0) / cw - 0.5.
-  P.x0 = static_cast<double>(d.x1) - e.cx;
-  P.icw = 1.0 / static_cast<double>(cw);
-  P.ia2 = 0.5 / P.qa;
+  const double t_in = P.has_in ? q_in * q_in : 0.0, t_out = q_out * q_out;
+  // Per row, q^2 = T at dx = (-qb dy +- sqrt(D)) / (2 qa) with D = (qb^2 - 4 qa qc) dy^2 + 4 qa T, and
+  // qb^2 - 4 qa qc = -4 irx2 iry2 (c^2 + s^2)^2 exactly (no cancellation when computed that way). Cell j samples
+  // dx = x0 + (j + 0.5) cw with x0 = x1 - cx, so in cells: mid = (-qb dy / (2 qa) - x0) / cw - 0.5 and
+  // r^2 = D / (2 qa cw)^2.
+  const double x0 = static_cast<double>(d.x1) - e.cx, icw = 1.0 / static_cast<double>(cw);
+  const double cs2 = cd * cd + sd * sd, s2 = icw * icw / (qa * qa);
+  P.mid0 = -x0 * icw - 0.5;
+  P.mid1 = -qb / (2.0 * qa) * icw;
+  P.c2 = -(irx2 * iry2) * (cs2 * cs2) * s2;
+  P.k_out = t_out * qa * s2;
+  P.k_in = t_in * qa * s2;
   P.cy = e.cy;
   static const OvalRowsFn rows = pick_oval_rows();
   rows(P, out);

@@ -21,36 +21,41 @@ namespace facemask {
 namespace cuda {
 namespace {
 
-constexpr int kThreads = 256;           // threads per block
+constexpr int kThreads = 256;                // threads per block
 constexpr int kSmemBytes = 48 * 1024 - 256;  // dynamic shared memory per block (+ static: under the 48 KB no-opt-in limit)
 constexpr int kFillPixelsPerItem = 4096;
-constexpr int kB = 4;                   // rows per batch of independent global loads
 
-enum ItemKind : int { kHBlur = 0, kVBlur = 1, kPixelCell = 2, kFillRows = 3 };
-
-struct DevFrame {
-  uint8_t* data[3];
-  int stride[3];
-};
+// Work item kinds. Blur, per dependency wave: phase A kDecimate (cell averages of the plane rect -> scratch grid
+// L0), phase B kCascade (whole grid in shared memory: 3 horizontal + 3 vertical box passes, L written over L0) or,
+// for grids too large for shared memory, kCascRows (horizontal passes on bands of grid rows, L0 -> L1) then, one
+// phase later, kCascCols (vertical passes on bands of grid columns, L1 -> L0); phase C kUpsample (bilinear sample of
+// the grid, coverage, composite into the frame). Pixelate and fill: one phase per wave.
+enum ItemKind : int { kDecimate = 0, kCascade = 1, kCascRows = 2, kCascCols = 3, kUpsample = 4, kPixelCell = 5,
+                      kFillRows = 6 };
 
 struct DevPlaneJob {
-  uint8_t* base;       // this plane's data pointer of the frame (no dynamic indexing of DevFrame on the device)
+  uint8_t* base;       // this plane's data pointer of the frame (no dynamic indexing of frame descriptors)
   long long pstride;   // its row stride in bytes
-  int frame, plane, plan;
+  int plan;
   int ps, nch;
+  int wordpx;          // 4-byte pixels, word-aligned base and stride: decimation loads whole pixels
   int off[3];
   int fill[3];
-  int x0, y0, w, h;  // plane rect
+  int x0, y0, w, h;    // plane rect
   int sx, sy;
+  // Blur: decimation factors (powers of two) and their log2, grid size, box radii and their division magics
+  // (ceil(2^32 / (2r+1)): floor(n / d) == umulhi(n, m) for n < 2^20, d <= 2047), cell bytes in the scratch grid
+  // (cs = 1, 2 or 4: 3 channels ride in a word, the 4th byte unused), grid row pitch sp (bytes, multiple of 4),
+  // decimation threads per cell gx = min(fx, 32) and log2.
+  int fx, fy, lfx, lfy, nx, ny, cs, sp, gx, lgx;
   int rx, ry;
-  unsigned mx, my;   // ceil(2^32 / (2r+1)): floor(n / d) == umulhi(n, m) for n < 2^20, d <= 2047
-  int cw, chh, ncx;  // pixelate cell on this plane, cells across
-  long long scratch;
+  unsigned mx, my;
+  long long s0, s1;    // scratch offsets of the grid (L0, then L) and of the row-pass intermediate (large grids)
+  int cw, chh, ncx;    // pixelate cell on this plane, cells across
   // Coverage pre-classification (ellipse plans only, cf != 0): q2 = normalised ellipse radius^2 computed with
   // reciprocals; q2 <= qin2 guarantees the core's region_alpha() gives a8 == 255 (out = red exactly), q2 >= qout2
   // guarantees a8 == 0 (pixel untouched); in between (the feather ramp) region_alpha() itself is evaluated. The
   // thresholds keep a wide safety band (see cov_thresholds()), so results stay byte-identical to the core.
-  int boxt;  // box passes: > 0 one thread per unit (chunk floor r / boxt), < 0: -boxt threads per unit
   int cf;
   float ecx, ecy, ec, es, eirx, eiry, qin2, qout2;
 };
@@ -64,15 +69,22 @@ struct Phase {
 };
 
 struct KernelArgs {
-  const DevFrame* frames;
   const DevPlaneJob* jobs;
   const RegionPlan* plans;
   const DevItem* items;
   const Phase* phases;
   int* counters;  // one work counter per phase (zeroed by the upload): blocks fetch items dynamically
   uint8_t* scratch;
-  int kdiv;       // > 0: one thread per box-pass unit, chunk floor max(r / kdiv, 8); < 0: -kdiv threads per unit
 };
+
+__host__ __device__ __forceinline__ int pad4(int n) { return (n + 3) & ~3; }
+
+// Shared-memory bytes of one of the two buffers of a whole-grid cascade: the grid transposed (column-major, lanes
+// = rows) for the horizontal passes, then row-major (pitch sp) for the vertical passes.
+__host__ __device__ __forceinline__ int cascade_buf_bytes(int nx, int ny, int cs, int sp) {
+  const int t = nx * pad4(ny * cs), n = ny * sp;
+  return ((t > n ? t : n) + 15) & ~15;
+}
 
 // 0: a8 == 0 for sure (untouched), 2: a8 == 255 for sure (out = red), 1: evaluate region_alpha().
 __device__ __forceinline__ int cov_class(const DevPlaneJob& j, float px, float py) {
@@ -87,6 +99,10 @@ __device__ __forceinline__ int cov_class(const DevPlaneJob& j, float px, float p
 unsigned magic_for(int r) {
   const unsigned long long d = 2ull * static_cast<unsigned>(r) + 1ull;
   return static_cast<unsigned>(((1ull << 32) + d - 1) / d);
+}
+
+__device__ __forceinline__ uint8_t* pixel_ptr(const DevPlaneJob& j, int x, int y) {
+  return j.base + static_cast<long long>(y) * j.pstride + static_cast<long long>(x) * j.ps;
 }
 
 // One box pass over Lp interleaved byte sequences of length n (element i of lane l at buf[i*Lp + l]; Lp a multiple
@@ -116,6 +132,7 @@ __device__ __forceinline__ void box_pass_block(const uint8_t* __restrict__ in, u
       const unsigned w = src[hi * Q], t = static_cast<unsigned>(hi_k - hi);
       s0 += t * (w & 0xffu); s1 += t * ((w >> 8) & 0xffu); s2 += t * ((w >> 16) & 0xffu); s3 += t * (w >> 24);
     }
+#pragma unroll 4
     for (int k = max(lo_k, 0), e = min(hi_k, hi); k <= e; ++k) {
       const unsigned w = src[k * Q];
       s0 += w & 0xffu; s1 += (w >> 8) & 0xffu; s2 += (w >> 16) & 0xffu; s3 += w >> 24;
@@ -134,95 +151,10 @@ __device__ __forceinline__ void box_pass_block(const uint8_t* __restrict__ in, u
   }
 }
 
-__device__ __forceinline__ int chunk_len(int n, int Lp, int r, int kdiv) {
+// Three passes a -> b -> a -> b (result in b), block barriers between and after.
+__device__ __forceinline__ void box3_block(uint8_t* a, uint8_t* b, int n, int Lp, int r, unsigned m) {
   const int per_quad = max(1, static_cast<int>(blockDim.x) / (Lp >> 2));
-  const int k = (n + per_quad - 1) / per_quad;
-  return max(k, min(n, max(r / kdiv, 8)));
-}
-
-// The same pass with T threads per (quad, chunk) unit (T a power of two <= 32; a unit's threads are T adjacent lanes
-// of one warp), for short dependency chains: thread t of a unit sums 1/T of the unit's first window, computes the
-// net change of the running sums over its 1/T of the chunk, and slides over that sub-chunk from
-// window(chunk start) + (changes of the sub-chunks before it) (shuffle all-reduce and exclusive scan). Per-lane
-// sums are exact integers below 2^20; intermediate differences wrap modulo 2^32 and cancel exactly.
-__device__ __forceinline__ void box_pass_group(const uint8_t* __restrict__ in, uint8_t* __restrict__ out, int n,
-                                               int Lp, int K, int T, int r, unsigned m) {
-  const int hi = n - 1;
-  const int Q = Lp >> 2;
-  const int nchunks = (n + K - 1) / K;
-  const int Ks = (K + T - 1) / T, win = 2 * r + 1, Ws = (win + T - 1) / T;
-  const unsigned* __restrict__ in32 = reinterpret_cast<const unsigned*>(in);
-  unsigned* __restrict__ out32 = reinterpret_cast<unsigned*>(out);
-  const unsigned rr = static_cast<unsigned>(r);
-  const int lane = threadIdx.x & 31;
-  const unsigned gmask = (T == 32 ? 0xffffffffu : ((1u << T) - 1u)) << (lane & ~(T - 1));
-  const int total = Q * nchunks * T;
-  for (int g = threadIdx.x; g < total; g += blockDim.x) {  // whole groups enter/leave together (T | blockDim)
-    const int t = g & (T - 1), u = g >> (31 - __clz(T));
-    const int q = u % Q, c = u / Q;
-    const unsigned* src = in32 + q;
-    unsigned* dst = out32 + q;
-    const int i0 = c * K, i1 = min(n, i0 + K);
-    // 1. this thread's share of window(i0) = sum of in[clamp(i0 - r + w)] for w in [t Ws, (t+1) Ws) ∩ [0, win)
-    unsigned a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-    for (int w = t * Ws, we = min(win, w + Ws); w < we; ++w) {
-      const unsigned x = src[min(max(i0 - r + w, 0), hi) * Q];
-      a0 += x & 0xffu; a1 += (x >> 8) & 0xffu; a2 += (x >> 16) & 0xffu; a3 += x >> 24;
-    }
-    // 2. net change of the sums over this thread's sub-chunk [s0, s1)
-    const int s0 = min(i1, i0 + t * Ks), s1 = min(i1, s0 + Ks);
-    unsigned d0 = 0, d1 = 0, d2 = 0, d3 = 0;
-    for (int i = s0; i < s1; ++i) {
-      const unsigned wa = src[min(i + r + 1, hi) * Q];
-      const unsigned wb = src[max(i - r, 0) * Q];
-      d0 += (wa & 0xffu) - (wb & 0xffu);
-      d1 += ((wa >> 8) & 0xffu) - ((wb >> 8) & 0xffu);
-      d2 += ((wa >> 16) & 0xffu) - ((wb >> 16) & 0xffu);
-      d3 += (wa >> 24) - (wb >> 24);
-    }
-    // 3. all-reduce of the window shares, inclusive scan of the changes (then exclusive = inclusive - own)
-    unsigned e0 = d0, e1 = d1, e2 = d2, e3 = d3;
-    for (int o = 1; o < T; o <<= 1) {
-      a0 += __shfl_xor_sync(gmask, a0, o, T);
-      a1 += __shfl_xor_sync(gmask, a1, o, T);
-      a2 += __shfl_xor_sync(gmask, a2, o, T);
-      a3 += __shfl_xor_sync(gmask, a3, o, T);
-      const unsigned u0 = __shfl_up_sync(gmask, e0, o, T), u1 = __shfl_up_sync(gmask, e1, o, T);
-      const unsigned u2 = __shfl_up_sync(gmask, e2, o, T), u3 = __shfl_up_sync(gmask, e3, o, T);
-      if (t >= o) { e0 += u0; e1 += u1; e2 += u2; e3 += u3; }
-    }
-    unsigned s0v = a0 + e0 - d0, s1v = a1 + e1 - d1, s2v = a2 + e2 - d2, s3v = a3 + e3 - d3;
-    // 4. slide over the sub-chunk
-#pragma unroll 2
-    for (int i = s0; i < s1; ++i) {
-      const unsigned wa = src[min(i + r + 1, hi) * Q];
-      const unsigned wb = src[max(i - r, 0) * Q];
-      dst[i * Q] = __umulhi(s0v + rr, m) | (__umulhi(s1v + rr, m) << 8) | (__umulhi(s2v + rr, m) << 16) |
-                   (__umulhi(s3v + rr, m) << 24);
-      s0v += (wa & 0xffu) - (wb & 0xffu);
-      s1v += ((wa >> 8) & 0xffu) - ((wb >> 8) & 0xffu);
-      s2v += ((wa >> 16) & 0xffu) - ((wb >> 16) & 0xffu);
-      s3v += (wa >> 24) - (wb >> 24);
-    }
-  }
-}
-
-// kdiv > 0: box_pass_block (one thread per unit, chunk floor max(r / kdiv, 8)); kdiv < 0: box_pass_group with
-// T = -kdiv threads per unit and about blockDim / (quads * T) chunks per quad.
-__device__ __forceinline__ void box3_block(uint8_t* a, uint8_t* b, int n, int Lp, int r, unsigned m, int kdiv) {
-  if (kdiv < 0) {
-    const int T = -kdiv, Q = Lp >> 2;
-    const int nch = max(1, static_cast<int>(blockDim.x) / (Q * T));
-    const int K = (n + nch - 1) / nch;
-    box_pass_group(a, b, n, Lp, K, T, r, m);
-    __syncthreads();
-    box_pass_group(b, a, n, Lp, K, T, r, m);
-    __syncthreads();
-    box_pass_group(a, b, n, Lp, K, T, r, m);
-    __syncthreads();
-    return;
-  }
-  const int K = chunk_len(n, Lp, r, kdiv);
+  const int K = max((n + per_quad - 1) / per_quad, min(n, max(r, 8)));  // chunks no shorter than ~r: bounded re-sums
   box_pass_block(a, b, n, Lp, K, r, m);
   __syncthreads();
   box_pass_block(b, a, n, Lp, K, r, m);
@@ -231,179 +163,264 @@ __device__ __forceinline__ void box3_block(uint8_t* a, uint8_t* b, int n, int Lp
   __syncthreads();
 }
 
-__device__ __forceinline__ uint8_t* pixel_ptr(const DevPlaneJob& j, int x, int y) {
-  return j.base + static_cast<long long>(y) * j.pstride + static_cast<long long>(x) * j.ps;
+// dst[a * dsa + b * dsb] = src[a * ssa + b * ssb] for a < na, b < nb (element type E), spread over the block with b
+// fastest (make b the contiguous index of the global side); kU independent loads per thread before the stores.
+template <typename E>
+__device__ __forceinline__ void copy2d(E* __restrict__ dst, int dsa, int dsb, const E* __restrict__ src, int ssa,
+                                       int ssb, int na, int nb) {
+  constexpr int kU = 8;
+  const int step = blockDim.x, stb = step % nb, sta = step / nb;
+  int b = threadIdx.x % nb, a = threadIdx.x / nb;
+  while (a < na) {
+    E v[kU];
+    int d[kU];
+#pragma unroll
+    for (int u = 0; u < kU; ++u) {
+      d[u] = a < na ? a * dsa + b * dsb : -1;
+      if (a < na) v[u] = src[a * ssa + b * ssb];
+      b += stb;
+      a += sta;
+      if (b >= nb) {
+        b -= nb;
+        ++a;
+      }
+    }
+#pragma unroll
+    for (int u = 0; u < kU; ++u)
+      if (d[u] >= 0) dst[d[u]] = v[u];
+  }
 }
 
-// Scratch row pitch of a plane job: row bytes rounded up to whole words (the column pass loads 32-bit words).
-__host__ __device__ __forceinline__ int scratch_pitch(int w, int nch) { return (w * nch + 3) & ~3; }
-
-// Row pass of one item (rows [a, a+R) of a plane rect). Loads: units (x, batch of KB rows) spread over the whole
-// block so that every thread issues all its loads of a batch before storing (few dependent round trips to memory);
-// each batch lands in shared memory as KB*NCH/4 packed words (transposed: element x, lane row*NCH+c).
+// ---- phase A: decimation ---------------------------------------------------------------------------------------
+// Units g in [it.a, it.a + it.n) of a job: grid row i = g / U, u = g % U with U = nx * gx; gx threads per cell (a
+// power of two <= 32, aligned groups inside a warp) sum fx / gx pixel columns each over the cell's fy rows (edge
+// pixels repeated), then a shuffle reduction; the group's first thread writes the cell:
+// L0 = (sum + fx fy / 2) >> (lg fx + lg fy).
 template <int NCH>
-__device__ void run_hblur_t(const KernelArgs& k, const DevPlaneJob& j, const DevItem& it, uint8_t* smem) {
-  constexpr int KB = NCH == 1 ? 16 : (NCH == 2 ? 8 : 4);  // KB * NCH is a multiple of 4
-  const int W = j.w, R = it.n, L = ((R * NCH) + 3) & ~3;  // L: lanes padded to whole words
-  uint8_t* bufA = smem;
-  uint8_t* bufB = smem + W * L;
-  const int nb = (R + KB - 1) / KB;
-  const uint8_t* rowp = pixel_ptr(j, j.x0, j.y0 + it.a);
+__device__ void run_decimate_t(const KernelArgs& k, const DevPlaneJob& j, const DevItem& it) {
+  const int lgx = j.lgx, gx = j.gx, tpx = j.fx >> lgx, U = j.nx << lgx;
+  const int lane = threadIdx.x & 31;
+  const unsigned gmask = (gx == 32 ? 0xffffffffu : ((1u << gx) - 1u)) << (lane & ~(gx - 1));
+  const int shift = j.lfx + j.lfy;
+  const unsigned half = (1u << shift) >> 1;
+  const int end = it.a + it.n, fy = j.fy, hi_y = j.h - 1, hi_x = j.w - 1;
   const long long fstride = j.pstride;
-  const int ps = j.ps, o0 = j.off[0], o1 = j.off[1], o2 = j.off[2];
-  const int step = blockDim.x, sx_ = step % W, sy_ = step / W;  // (x, batch) advance per iteration
-  int x = threadIdx.x % W, bi = threadIdx.x / W;
-  for (; bi < nb; x += sx_, bi += sy_ + (x >= W ? 1 : 0), x -= (x >= W ? W : 0)) {
-    const int r0 = bi * KB;
-    const uint8_t* p = rowp + static_cast<long long>(r0) * fstride + x * ps;
-    uint8_t v[KB][NCH];
+  const int o0 = j.off[0], o1 = j.off[1], o2 = j.off[2];
+  const bool word = j.wordpx != 0;
+  uint8_t* const grid = k.scratch + j.s0;
+  for (int g = it.a + static_cast<int>(threadIdx.x); g < end; g += blockDim.x) {
+    const int i = g / U, u = g - i * U;
+    const int cj = u >> lgx, b = u & (gx - 1);
+    unsigned s[NCH];
 #pragma unroll
-    for (int b = 0; b < KB; ++b) {
-      if (r0 + b < R) {
-        const uint8_t* q = p + b * fstride;
-        v[b][0] = q[o0];
-        if (NCH > 1) v[b][NCH > 1 ? 1 : 0] = q[o1];
-        if (NCH > 2) v[b][NCH > 2 ? 2 : 0] = q[o2];
+    for (int c = 0; c < NCH; ++c) s[c] = 0u;
+    const int yb = i * fy;
+    for (int t = 0; t < tpx; ++t) {
+      const int x = min(cj * j.fx + b * tpx + t, hi_x);
+      const uint8_t* col = pixel_ptr(j, j.x0 + x, j.y0);
+      if (NCH == 3 && word) {
+#pragma unroll 8
+        for (int a = 0; a < fy; ++a) {
+          const unsigned w = *reinterpret_cast<const unsigned*>(col + min(yb + a, hi_y) * fstride);
+          s[0] += (w >> (8 * o0)) & 0xffu;
+          s[NCH > 1 ? 1 : 0] += (w >> (8 * o1)) & 0xffu;
+          s[NCH > 2 ? 2 : 0] += (w >> (8 * o2)) & 0xffu;
+        }
+      } else {
+#pragma unroll 8
+        for (int a = 0; a < fy; ++a) {
+          const uint8_t* p = col + min(yb + a, hi_y) * fstride;
+          s[0] += p[o0];
+          if (NCH > 1) s[NCH > 1 ? 1 : 0] += p[o1];
+          if (NCH > 2) s[NCH > 2 ? 2 : 0] += p[o2];
+        }
       }
     }
-    if (r0 + KB <= R) {
-      unsigned w[KB * NCH / 4];
+    for (int o = 1; o < gx; o <<= 1) {
 #pragma unroll
-      for (int t = 0; t < KB * NCH / 4; ++t) w[t] = 0u;
-#pragma unroll
-      for (int b = 0; b < KB; ++b)
-#pragma unroll
-        for (int c = 0; c < NCH; ++c) {
-          const int t = b * NCH + c;
-          w[t >> 2] |= static_cast<unsigned>(v[b][c]) << ((t & 3) * 8);
-        }
-      unsigned* wp = reinterpret_cast<unsigned*>(bufA + x * L + r0 * NCH);
-#pragma unroll
-      for (int t = 0; t < KB * NCH / 4; ++t) wp[t] = w[t];
-    } else {
-#pragma unroll
-      for (int b = 0; b < KB; ++b)
-        if (r0 + b < R) {
-#pragma unroll
-          for (int c = 0; c < NCH; ++c) bufA[x * L + (r0 + b) * NCH + c] = v[b][c];
-        }
+      for (int c = 0; c < NCH; ++c) s[c] += __shfl_xor_sync(gmask, s[c], o);
     }
-  }
-  __syncthreads();
-  box3_block(bufA, bufB, W, L, j.rx, j.mx, j.boxt);
-  const int sp = scratch_pitch(W, NCH);
-  uint8_t* dst = k.scratch + j.scratch + static_cast<long long>(it.a) * sp;
-  x = threadIdx.x % W;
-  for (int r = threadIdx.x / W; r < R; x += sx_, r += sy_ + (x >= W ? 1 : 0), x -= (x >= W ? W : 0)) {
-#pragma unroll
-    for (int c = 0; c < NCH; ++c) dst[r * sp + x * NCH + c] = bufB[x * L + r * NCH + c];
+    if (b == 0) {
+      uint8_t* cell = grid + static_cast<long long>(i) * j.sp;
+      if (NCH == 1) {
+        cell[cj] = static_cast<uint8_t>((s[0] + half) >> shift);
+      } else if (NCH == 2) {
+        reinterpret_cast<uint16_t*>(cell)[cj] =
+            static_cast<uint16_t>(((s[0] + half) >> shift) | (((s[NCH > 1 ? 1 : 0] + half) >> shift) << 8));
+      } else {
+        reinterpret_cast<unsigned*>(cell)[cj] = ((s[0] + half) >> shift) |
+                                                (((s[NCH > 1 ? 1 : 0] + half) >> shift) << 8) |
+                                                (((s[NCH > 2 ? 2 : 0] + half) >> shift) << 16);
+      }
+    }
   }
 }
 
-__device__ void run_hblur(const KernelArgs& k, const DevPlaneJob& j, const DevItem& it, uint8_t* smem) {
-  switch (j.nch) {
-    case 1: run_hblur_t<1>(k, j, it, smem); break;
-    case 2: run_hblur_t<2>(k, j, it, smem); break;
-    default: run_hblur_t<3>(k, j, it, smem); break;
-  }
+// ---- phase B: 3 + 3 box passes on the grid ---------------------------------------------------------------------
+// Whole grid in shared memory: load transposed (element (x, y) at T[x * LpT + y * cs]), 3 horizontal passes,
+// transpose to row-major (pitch sp), 3 vertical passes, write L over L0.
+template <typename E>
+__device__ void run_cascade_t(const KernelArgs& k, const DevPlaneJob& j, uint8_t* smem) {
+  constexpr int CS = sizeof(E);
+  const int nx = j.nx, ny = j.ny, spe = j.sp / CS;
+  const int LpT = pad4(ny * CS), LpTe = LpT / CS;
+  uint8_t* A = smem;
+  uint8_t* B = smem + cascade_buf_bytes(nx, ny, CS, j.sp);
+  E* G = reinterpret_cast<E*>(k.scratch + j.s0);
+  copy2d<E>(reinterpret_cast<E*>(A), 1, LpTe, G, spe, 1, ny, nx);
+  __syncthreads();
+  box3_block(A, B, nx, LpT, j.rx, j.mx);
+  copy2d<E>(reinterpret_cast<E*>(A), spe, 1, reinterpret_cast<const E*>(B), 1, LpTe, ny, nx);
+  __syncthreads();
+  box3_block(A, B, ny, j.sp, j.ry, j.my);
+  // Row-major with the grid's own pitch: a plain word copy.
+  const unsigned* b32 = reinterpret_cast<const unsigned*>(B);
+  unsigned* g32 = reinterpret_cast<unsigned*>(G);
+  for (int e = threadIdx.x, n = ny * (j.sp >> 2); e < n; e += blockDim.x) g32[e] = b32[e];
 }
 
-__device__ void run_vblur(const KernelArgs& k, const DevPlaneJob& j, const DevItem& it, uint8_t* smem) {
-  const int W = j.w, H = j.h, nch = j.nch, C = it.n, Lr = C * nch, L = (Lr + 3) & ~3;  // L: padded lanes
-  uint8_t* bufA = smem;
-  uint8_t* bufB = smem + H * L;
-  if ((it.a * nch) & 3) {  // column offset not word-aligned (lane caps that are not a multiple of 4): byte loads
-    const uint8_t* src = k.scratch + j.scratch + static_cast<long long>(it.a) * nch;
-    const int lane = threadIdx.x % Lr, ystep = blockDim.x / Lr;
-    const long long rowb = scratch_pitch(W, nch);
-    if (static_cast<int>(threadIdx.x) < ystep * Lr) {
-      for (int y = threadIdx.x / Lr; y < H; y += ystep * kB) {
-        uint8_t v[kB];
+// Large grids, horizontal passes on grid rows [a, a + n): L0 -> L1.
+template <typename E>
+__device__ void run_casc_rows_t(const KernelArgs& k, const DevPlaneJob& j, const DevItem& it, uint8_t* smem) {
+  constexpr int CS = sizeof(E);
+  const int nx = j.nx, spe = j.sp / CS, R = it.n;
+  const int Lp = pad4(R * CS), Lpe = Lp / CS;
+  uint8_t* A = smem;
+  uint8_t* B = smem + ((nx * Lp + 15) & ~15);
+  const E* G0 = reinterpret_cast<const E*>(k.scratch + j.s0) + static_cast<long long>(it.a) * spe;
+  E* G1 = reinterpret_cast<E*>(k.scratch + j.s1) + static_cast<long long>(it.a) * spe;
+  copy2d<E>(reinterpret_cast<E*>(A), 1, Lpe, G0, spe, 1, R, nx);
+  __syncthreads();
+  box3_block(A, B, nx, Lp, j.rx, j.mx);
+  copy2d<E>(G1, spe, 1, reinterpret_cast<const E*>(B), 1, Lpe, R, nx);
+}
+
+// Large grids, vertical passes on grid columns [a, a + n): L1 -> L0 (= L).
+template <typename E>
+__device__ void run_casc_cols_t(const KernelArgs& k, const DevPlaneJob& j, const DevItem& it, uint8_t* smem) {
+  constexpr int CS = sizeof(E);
+  const int ny = j.ny, spe = j.sp / CS, C = it.n;
+  const int Lp = pad4(C * CS), Lpe = Lp / CS;
+  uint8_t* A = smem;
+  uint8_t* B = smem + ((ny * Lp + 15) & ~15);
+  const E* G1 = reinterpret_cast<const E*>(k.scratch + j.s1) + it.a;
+  E* G0 = reinterpret_cast<E*>(k.scratch + j.s0) + it.a;
+  copy2d<E>(reinterpret_cast<E*>(A), Lpe, 1, G1, spe, 1, ny, C);
+  __syncthreads();
+  box3_block(A, B, ny, Lp, j.ry, j.my);
+  copy2d<E>(G0, spe, 1, reinterpret_cast<const E*>(B), Lpe, 1, ny, C);
+}
+
+// ---- phase C: bilinear upsampling + coverage + composite -------------------------------------------------------
+// Pixels of plane-rect rows [a, a + n), flattened row-major over the block; kB pixels per thread per round
+// (classes first, then the independent grid and source loads, then the stores). Sure-outside pixels load nothing;
+// sure-inside pixels write the upsampled value without loading the source; ramp pixels evaluate region_alpha() at
+// one call site.
+template <int NCH>
+__device__ void run_upsample_t(const KernelArgs& k, const DevPlaneJob& j, const DevItem& it) {
+  constexpr int kB = 4;
+  const int W = j.w, n = it.n * W;
+  const int fx = j.fx, fy = j.fy, lx1 = j.lfx + 1, ly1 = j.lfy + 1, nx1 = j.nx - 1, ny1 = j.ny - 1;
+  const int shift = j.lfx + j.lfy + 2;
+  const unsigned rnd = 2u * fx * fy;
+  const int cs = j.cs, sp = j.sp;
+  const uint8_t* __restrict__ grid = k.scratch + j.s0;
+  const int step = blockDim.x, stx = step % W, sty = step / W;
+  int x = threadIdx.x % W, y = it.a + threadIdx.x / W;  // local plane-rect coordinates
+  const int yend = it.a + it.n;
+  (void)n;
+  while (y < yend) {
+    int xs[kB], ys[kB], cls[kB];
+    unsigned red[kB];  // upsampled channels, packed c0 | c1 << 8 | c2 << 16
 #pragma unroll
-        for (int b = 0; b < kB; ++b)
-          if (y + b * ystep < H) v[b] = src[(y + b * ystep) * rowb + lane];
-#pragma unroll
-        for (int b = 0; b < kB; ++b)
-          if (y + b * ystep < H) bufA[(y + b * ystep) * L + lane] = v[b];
+    for (int b = 0; b < kB; ++b) {
+      xs[b] = x;
+      ys[b] = y;
+      cls[b] = y < yend ? cov_class(j, (j.x0 + x + 0.5f) * j.sx, (j.y0 + y + 0.5f) * j.sy) : 0;
+      x += stx;
+      y += sty;
+      if (x >= W) {
+        x -= W;
+        ++y;
       }
     }
-  } else {
-    // Word loads from the scratch (pitch a multiple of 4; column offset it.a * nch a multiple of 4: the host rounds
-    // the lane cap to a multiple of 4 columns); a short last item reads a few bytes of the row's padding or of the
-    // neighbouring columns (ignored lanes). kVB independent loads per thread before the shared stores.
-    constexpr int kVB = 8;
-    const int sp4 = scratch_pitch(W, nch) >> 2, Q = L >> 2, n = H * Q;
-    const unsigned* src = reinterpret_cast<const unsigned*>(k.scratch + j.scratch) + ((it.a * nch) >> 2);
-    unsigned* dst = reinterpret_cast<unsigned*>(bufA);
-    const int dq = blockDim.x % Q, dy = blockDim.x / Q;  // (row, word) advance per blockDim words
-    int yq = threadIdx.x / Q, qq = threadIdx.x % Q;
-    for (int u0 = threadIdx.x; u0 < n; u0 += blockDim.x * kVB) {
-      unsigned w[kVB];
+    // Grid loads (4 cells per pixel) for every pixel that will be written.
+    unsigned c00[kB], c01[kB], c10[kB], c11[kB];
+    int wxs[kB], wys[kB];
 #pragma unroll
-      for (int b = 0; b < kVB; ++b) {
-        const int u = u0 + b * blockDim.x;
-        if (u < n) w[b] = src[yq * sp4 + qq];
-        qq += dq;
-        yq += dy;
-        if (qq >= Q) {
-          qq -= Q;
-          ++yq;
+    for (int b = 0; b < kB; ++b) {
+      const int mx = 2 * xs[b] + 1 - fx, my = 2 * ys[b] + 1 - fy;
+      const int j0 = mx >> lx1, i0 = my >> ly1;  // floor division (arithmetic shift)
+      wxs[b] = mx - (j0 << lx1);
+      wys[b] = my - (i0 << ly1);
+      const int ja = min(max(j0, 0), nx1), jb = min(max(j0 + 1, 0), nx1);
+      const int ia = min(max(i0, 0), ny1), ib = min(max(i0 + 1, 0), ny1);
+      c00[b] = c01[b] = c10[b] = c11[b] = 0u;
+      if (cls[b]) {
+        const uint8_t* ra = grid + ia * sp;
+        const uint8_t* rb = grid + ib * sp;
+        if (NCH == 1) {
+          c00[b] = ra[ja]; c01[b] = ra[jb]; c10[b] = rb[ja]; c11[b] = rb[jb];
+        } else if (NCH == 2) {
+          const uint16_t* pa = reinterpret_cast<const uint16_t*>(ra);
+          const uint16_t* pb = reinterpret_cast<const uint16_t*>(rb);
+          c00[b] = pa[ja]; c01[b] = pa[jb]; c10[b] = pb[ja]; c11[b] = pb[jb];
+        } else {
+          const unsigned* pa = reinterpret_cast<const unsigned*>(ra);
+          const unsigned* pb = reinterpret_cast<const unsigned*>(rb);
+          c00[b] = pa[ja]; c01[b] = pa[jb]; c10[b] = pb[ja]; c11[b] = pb[jb];
         }
       }
-#pragma unroll
-      for (int b = 0; b < kVB; ++b) {
-        const int u = u0 + b * blockDim.x;
-        if (u < n) dst[u] = w[b];
-      }
     }
-  }
-  __syncthreads();
-  box3_block(bufA, bufB, H, L, j.ry, j.my, j.boxt);
-  const RegionPlan pl = k.plans[j.plan];
-  const int xc = threadIdx.x % C, ystep = blockDim.x / C;
-  if (static_cast<int>(threadIdx.x) >= ystep * C) return;
-  const int X = j.x0 + it.a + xc;
-  const float px = (X + 0.5f) * j.sx;
-  uint8_t* const colp = pixel_ptr(j, X, j.y0);
-  const long long fstride = j.pstride;
-  for (int y = threadIdx.x / C; y < H; y += ystep * kB) {
-    unsigned vp[kB];  // source channels of ramp pixels, packed (c0 | c1 << 8 | c2 << 16)
-    unsigned rm = 0;  // bit b: pixel b is on the feather ramp (region_alpha needed)
+    (void)cs;
+    unsigned vp[kB];  // source channels of ramp pixels, packed
+    unsigned rm = 0;  // bit b: pixel b is on the feather ramp
 #pragma unroll
-    for (int b = 0; b < kB; ++b) {  // classify, then loads of ramp pixels (independent), then stores
-      const int yy = y + b * ystep;
-      const int cls = yy < H ? cov_class(j, px, (j.y0 + yy + 0.5f) * j.sy) : 0;
+    for (int b = 0; b < kB; ++b) {
+      const int wx = wxs[b], wy = wys[b];
+      const unsigned ax = 2u * fx - wx, ay = 2u * fy - wy;
+      unsigned v = 0u;
+#pragma unroll
+      for (int c = 0; c < NCH; ++c) {
+        const int sh = 8 * c;
+        const unsigned h0 = ((c00[b] >> sh) & 0xffu) * ax + ((c01[b] >> sh) & 0xffu) * wx;
+        const unsigned h1 = ((c10[b] >> sh) & 0xffu) * ax + ((c11[b] >> sh) & 0xffu) * wx;
+        v |= ((h0 * ay + h1 * wy + rnd) >> shift) << sh;
+      }
+      red[b] = v;
       vp[b] = 0u;
-      if (cls == 1) {
+      if (cls[b] == 1) {
         rm |= 1u << b;
-        const uint8_t* p = colp + yy * fstride;
+        const uint8_t* p = pixel_ptr(j, j.x0 + xs[b], j.y0 + ys[b]);
 #pragma unroll
-        for (int c = 0; c < 3; ++c)
-          if (c < nch) vp[b] |= static_cast<unsigned>(p[j.off[c]]) << (8 * c);
-      } else if (cls == 2) {
-        uint8_t* p = colp + yy * fstride;
-        const uint8_t* red = bufB + yy * L + xc * nch;
+        for (int c = 0; c < NCH; ++c) vp[b] |= static_cast<unsigned>(p[j.off[c]]) << (8 * c);
+      } else if (cls[b] == 2) {
+        uint8_t* p = pixel_ptr(j, j.x0 + xs[b], j.y0 + ys[b]);
 #pragma unroll
-        for (int c = 0; c < 3; ++c)
-          if (c < nch) p[j.off[c]] = red[c];
+        for (int c = 0; c < NCH; ++c) p[j.off[c]] = static_cast<uint8_t>(v >> (8 * c));
       }
     }
-    // Ramp pixels: one (not unrolled) region_alpha() call site, so a warp runs it max(ramp pixels per lane) times.
+    // Ramp pixels: one (not unrolled) region_alpha() call site.
     while (rm) {
       const int b = __ffs(rm) - 1;
       rm &= rm - 1u;
-      unsigned src = vp[0];
+      unsigned src = vp[0], rv = red[0];
+      int xb = xs[0], yb = ys[0];
 #pragma unroll
       for (int t = 1; t < kB; ++t)
-        if (t == b) src = vp[t];
-      const int yy = y + b * ystep;
-      const float al = region_alpha(pl, px, (j.y0 + yy + 0.5f) * j.sy);
+        if (t == b) {
+          src = vp[t];
+          rv = red[t];
+          xb = xs[t];
+          yb = ys[t];
+        }
+      const int X = j.x0 + xb, Y = j.y0 + yb;
+      const float al = region_alpha(k.plans[j.plan], (X + 0.5f) * j.sx, (Y + 0.5f) * j.sy);
       if (static_cast<int>(al * 255.f + 0.5f) == 0) continue;
-      uint8_t* p = colp + yy * fstride;
-      const uint8_t* red = bufB + yy * L + xc * nch;
+      uint8_t* p = pixel_ptr(j, X, Y);
 #pragma unroll
-      for (int c = 0; c < 3; ++c)
-        if (c < nch) p[j.off[c]] = composite_u8(static_cast<uint8_t>(src >> (8 * c)), red[c], al);
+      for (int c = 0; c < NCH; ++c)
+        p[j.off[c]] = composite_u8(static_cast<uint8_t>(src >> (8 * c)), static_cast<uint8_t>(rv >> (8 * c)), al);
     }
   }
 }
@@ -419,12 +436,16 @@ __device__ void run_fill(const KernelArgs& k, const DevPlaneJob& j, const DevIte
     if (cls == 0) continue;
     uint8_t* p = pixel_ptr(j, X, Y);
     if (cls == 2) {
-      for (int c = 0; c < j.nch; ++c) p[j.off[c]] = static_cast<uint8_t>(j.fill[c]);
+#pragma unroll
+      for (int c = 0; c < 3; ++c)
+        if (c < j.nch) p[j.off[c]] = static_cast<uint8_t>(j.fill[c]);
       continue;
     }
     const float alpha = region_alpha(pl, fx, fy);
     if (static_cast<int>(alpha * 255.f + 0.5f) == 0) continue;
-    for (int c = 0; c < j.nch; ++c) p[j.off[c]] = composite_u8(p[j.off[c]], static_cast<uint8_t>(j.fill[c]), alpha);
+#pragma unroll
+    for (int c = 0; c < 3; ++c)
+      if (c < j.nch) p[j.off[c]] = composite_u8(p[j.off[c]], static_cast<uint8_t>(j.fill[c]), alpha);
   }
 }
 
@@ -438,6 +459,7 @@ __device__ void run_pixel_cell(const KernelArgs& k, const DevPlaneJob& j, const 
   for (int idx = threadIdx.x; idx < n; idx += blockDim.x) {
     const int r = idx / cwid, x = idx - r * cwid;
     const uint8_t* p = pixel_ptr(j, cx0 + x, cy0 + r);
+#pragma unroll
     for (int c = 0; c < 3; ++c)
       if (c < j.nch) sum[c] += p[j.off[c]];
   }
@@ -466,12 +488,48 @@ __device__ void run_pixel_cell(const KernelArgs& k, const DevPlaneJob& j, const 
     if (cls == 0) continue;
     uint8_t* p = pixel_ptr(j, X, Y);
     if (cls == 2) {
-      for (int c = 0; c < j.nch; ++c) p[j.off[c]] = val[c];
+#pragma unroll
+      for (int c = 0; c < 3; ++c)
+        if (c < j.nch) p[j.off[c]] = val[c];
       continue;
     }
     const float alpha = region_alpha(pl, fx, fy);
     if (static_cast<int>(alpha * 255.f + 0.5f) == 0) continue;
-    for (int c = 0; c < j.nch; ++c) p[j.off[c]] = composite_u8(p[j.off[c]], val[c], alpha);
+#pragma unroll
+    for (int c = 0; c < 3; ++c)
+      if (c < j.nch) p[j.off[c]] = composite_u8(p[j.off[c]], val[c], alpha);
+  }
+}
+
+__device__ void run_item(const KernelArgs& k, const DevPlaneJob& j, const DevItem& it, uint8_t* smem) {
+  switch (it.kind) {
+    case kDecimate:
+      if (j.nch == 1) run_decimate_t<1>(k, j, it);
+      else if (j.nch == 2) run_decimate_t<2>(k, j, it);
+      else run_decimate_t<3>(k, j, it);
+      break;
+    case kCascade:
+      if (j.cs == 1) run_cascade_t<uint8_t>(k, j, smem);
+      else if (j.cs == 2) run_cascade_t<uint16_t>(k, j, smem);
+      else run_cascade_t<unsigned>(k, j, smem);
+      break;
+    case kCascRows:
+      if (j.cs == 1) run_casc_rows_t<uint8_t>(k, j, it, smem);
+      else if (j.cs == 2) run_casc_rows_t<uint16_t>(k, j, it, smem);
+      else run_casc_rows_t<unsigned>(k, j, it, smem);
+      break;
+    case kCascCols:
+      if (j.cs == 1) run_casc_cols_t<uint8_t>(k, j, it, smem);
+      else if (j.cs == 2) run_casc_cols_t<uint16_t>(k, j, it, smem);
+      else run_casc_cols_t<unsigned>(k, j, it, smem);
+      break;
+    case kUpsample:
+      if (j.nch == 1) run_upsample_t<1>(k, j, it);
+      else if (j.nch == 2) run_upsample_t<2>(k, j, it);
+      else run_upsample_t<3>(k, j, it);
+      break;
+    case kPixelCell: run_pixel_cell(k, j, it, smem); break;
+    default: run_fill(k, j, it); break;
   }
 }
 
@@ -489,12 +547,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) redact_kernel(KernelArgs
       if (i >= P.end) break;
       const DevItem it = k.items[i];
       const DevPlaneJob j = k.jobs[it.job];
-      switch (it.kind) {
-        case kHBlur: run_hblur(k, j, it, smem); break;
-        case kVBlur: run_vblur(k, j, it, smem); break;
-        case kPixelCell: run_pixel_cell(k, j, it, smem); break;
-        default: run_fill(k, j, it); break;
-      }
+      run_item(k, j, it, smem);
       __syncthreads();
     }
     if (ph + 1 < end_phase) cg::this_grid().sync();
@@ -739,41 +792,54 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   for (int w : plan_wave) num_waves = std::max(num_waves, w + 1);
   st.waves = num_waves;
 
-  // ---- plane jobs and work items ----------------------------------------------------------------------------------
-  std::vector<DevPlaneJob> jobs;
-  std::vector<std::vector<DevItem>> phase_items(static_cast<size_t>(num_waves) * 2);
-  long long scratch_bytes = 0;
-  const bool blur = params.mode == RedactMode::kBlur;
-  // Lanes per work item: measured on H100 (docs/benchmarks.md) 32 for YUV/GRAY formats, 64 for RGB formats.
-  // FACEMASK_CUDA_MAXLANES overrides (benchmark knob).
-  int max_lanes_env = 0;
-  if (const char* ml = std::getenv("FACEMASK_CUDA_MAXLANES")) max_lanes_env = std::max(4, std::atoi(ml));
+  // ---- kernel variant (its resident blocks size the work items) ---------------------------------------------------
+  // Default: the variant register-capped for 2 blocks per SM. Tuning knob (benchmarks): FACEMASK_CUDA_OCC=1 selects
+  // the uncapped variant, FACEMASK_CUDA_OCC=4 the variant capped for 4 blocks per SM.
+  const char* occ = std::getenv("FACEMASK_CUDA_OCC");
+  const int occv = occ ? std::atoi(occ) : 2;
+  const void* kfn = reinterpret_cast<const void*>(redact_kernel<2>);
+  int bps = m.blocks_per_sm2;
+  if (occv == 4 && m.blocks_per_sm4 > 0) {
+    kfn = reinterpret_cast<const void*>(redact_kernel<4>);
+    bps = m.blocks_per_sm4;
+  } else if (occv == 1 || bps <= 0) {
+    kfn = reinterpret_cast<const void*>(redact_kernel<1>);
+    bps = m.blocks_per_sm;
+  }
+  const int resident = std::max(1, bps * m.num_sms);
+  // Tuning knob (benchmarks): FACEMASK_CUDA_ITEMS = work items per resident block the decimation and upsampling
+  // phases are cut into (default 2: dynamic fetch balances the tail, few per-item overheads).
+  double items_per_block = 2.0;
+  if (const char* ib = std::getenv("FACEMASK_CUDA_ITEMS")) items_per_block = std::max(0.25, std::atof(ib));
   // Tuning knob (benchmarks): FACEMASK_CUDA_NOCLASSIFY=1 evaluates region_alpha() at every pixel (no pre-classes).
   const char* ncl = std::getenv("FACEMASK_CUDA_NOCLASSIFY");
   const bool no_classify = ncl && std::strcmp(ncl, "1") == 0;
-  // Box passes: 8 threads per unit for YUV/GRAY formats, one thread per unit (chunks of >= r) for RGB formats
-  // (measured on H100, docs/benchmarks.md). Tuning knob (benchmarks): FACEMASK_CUDA_BOXT = 1, 2, 4, 8, 16 or 32.
-  int box_env = 0;
-  if (const char* bt = std::getenv("FACEMASK_CUDA_BOXT")) {
-    const int t = std::atoi(bt);
-    if (t == 2 || t == 4 || t == 8 || t == 16 || t == 32) box_env = -t;
-    if (t == 1) box_env = 1;
-  }
+
+  // ---- plane jobs ---------------------------------------------------------------------------------------------------
+  std::vector<DevPlaneJob> jobs;
+  std::vector<int> job_wave;
+  long long scratch_bytes = 0;
+  const bool blur = params.mode == RedactMode::kBlur;
+  auto scratch_alloc = [&](long long n) {
+    const long long o = scratch_bytes;
+    scratch_bytes += static_cast<long long>(align16(static_cast<size_t>(n)));
+    return o;
+  };
+  long long dec_units = 0, up_pixels = 0;  // totals over the batch (item sizing)
   for (size_t pi = 0; pi < plans.size(); ++pi) {
     const RegionPlan& pl = plans[pi];
     const ImageView& fr = frames[plan_frame[pi]];
     const FormatInfo& fi = format_info(fr.format);
-    const int max_lanes = max_lanes_env > 0 ? max_lanes_env : (fi.yuv ? 32 : 64);
     for (int p = 0; p < fi.num_planes; ++p) {
       const PlaneLayout& lay = fi.planes[p];
       DevPlaneJob j{};
-      j.frame = plan_frame[pi];
-      j.plane = p;
       j.base = fr.data[p];
       j.pstride = fr.stride[p];
       j.plan = static_cast<int>(pi);
       j.ps = lay.pixel_stride;
       j.nch = lay.num_channels;
+      j.wordpx = lay.pixel_stride == 4 && (reinterpret_cast<uintptr_t>(fr.data[p]) & 3u) == 0 &&
+                 (fr.stride[p] & 3) == 0;
       for (int c = 0; c < 3; ++c) {
         j.off[c] = c < lay.num_channels ? lay.offset[c] : 0;
         j.fill[c] = c < lay.num_channels ? fill_value(fi, lay.comp[c], params.fill_rgb[0], params.fill_rgb[1],
@@ -784,7 +850,6 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
       j.sy = lay.sub_y;
       cov_thresholds(pl, &j);
       if (no_classify) j.cf = 0;
-      j.boxt = box_env != 0 ? box_env : (fi.yuv ? -8 : 1);
       const int pw = plane_width(fi, p, fr.width), ph = plane_height(fi, p, fr.height);
       const int px0 = pl.x0 / j.sx, py0 = pl.y0 / j.sy;
       const int px1 = std::min((pl.x1 + j.sx - 1) / j.sx, pw), py1 = std::min((pl.y1 + j.sy - 1) / j.sy, ph);
@@ -793,60 +858,102 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
       j.y0 = py0;
       j.w = px1 - px0;
       j.h = py1 - py0;
-      const int wave = plan_wave[pi];
-      const int jid = static_cast<int>(jobs.size());
       if (blur) {
-        j.rx = plane_radius(pl, j.sx);
-        j.ry = plane_radius(pl, j.sy);
+        const BlurAxis ax = plane_blur(pl, j.sx), ay = plane_blur(pl, j.sy);
+        j.fx = ax.factor;
+        j.lfx = ax.log2_factor;
+        j.rx = ax.radius;
+        j.fy = ay.factor;
+        j.lfy = ay.log2_factor;
+        j.ry = ay.radius;
         j.mx = magic_for(j.rx);
         j.my = magic_for(j.ry);
-        j.scratch = scratch_bytes;
-        scratch_bytes += static_cast<long long>(align16(static_cast<size_t>(scratch_pitch(j.w, j.nch)) * j.h));
-        // Shared memory per item: 2 buffers of (sequence length) x (lanes padded to a multiple of 4) bytes.
-        const int lanes_w = (kSmemBytes / (2 * j.w)) & ~3, lanes_h = (kSmemBytes / (2 * j.h)) & ~3;
-        // Tuning knob (benchmarks): FACEMASK_CUDA_MAXLANES caps the lanes of one work item (smaller items: more of
-        // them, better balance across SMs; larger: less per-item overhead).
-        const int rows = std::min(std::min(kThreads, max_lanes) / j.nch, lanes_w / j.nch);
-        int cols = std::min(std::min(kThreads, max_lanes) / j.nch, lanes_h / j.nch);
-        if (cols >= 4) cols &= ~3;  // word-aligned column items (the column pass loads words)
-        if (rows < 1 || cols < 1) {
-          *error = "region rect " + std::to_string(j.w) + "x" + std::to_string(j.h) +
-                   " is too large for the CUDA blur's shared memory (max " +
-                   std::to_string(kSmemBytes / (2 * 4)) + " px per side)";
-          return false;
+        j.nx = (j.w + j.fx - 1) >> j.lfx;
+        j.ny = (j.h + j.fy - 1) >> j.lfy;
+        j.cs = j.nch == 3 ? 4 : j.nch;
+        j.sp = pad4(j.nx * j.cs);
+        j.lgx = std::min(j.lfx, 5);
+        j.gx = 1 << j.lgx;
+        j.s0 = scratch_alloc(static_cast<long long>(j.ny) * j.sp);
+        j.s1 = -1;
+        if (2 * cascade_buf_bytes(j.nx, j.ny, j.cs, j.sp) > kSmemBytes) {
+          j.s1 = scratch_alloc(static_cast<long long>(j.ny) * j.sp);
+          // Bands of one grid row / column must fit (two buffers of (length) x (lanes padded to words)).
+          if (2 * ((j.nx * 4 + 15) & ~15) > kSmemBytes || 2 * ((j.ny * 4 + 15) & ~15) > kSmemBytes) {
+            *error = "region rect " + std::to_string(j.w) + "x" + std::to_string(j.h) +
+                     " gives a blur grid too large for the CUDA kernel's shared memory (max " +
+                     std::to_string(kSmemBytes / 8) + " cells per side)";
+            return false;
+          }
         }
-        for (int a = 0; a < j.h; a += rows)
-          phase_items[wave * 2].push_back({jid, kHBlur, a, std::min(rows, j.h - a)});
-        for (int a = 0; a < j.w; a += cols)
-          phase_items[wave * 2 + 1].push_back({jid, kVBlur, a, std::min(cols, j.w - a)});
+        dec_units += static_cast<long long>(j.ny) * (j.nx << j.lgx);
+        up_pixels += static_cast<long long>(j.w) * j.h;
       } else if (params.mode == RedactMode::kPixelate) {
         j.cw = std::max(1, pl.cell / j.sx);
         j.chh = std::max(1, pl.cell / j.sy);
         j.ncx = (j.w + j.cw - 1) / j.cw;
-        const int ncy = (j.h + j.chh - 1) / j.chh;
-        for (int c = 0; c < j.ncx * ncy; ++c) phase_items[wave * 2].push_back({jid, kPixelCell, c, 1});
-      } else {
-        const int rows = std::max(1, kFillPixelsPerItem / j.w);
-        for (int a = 0; a < j.h; a += rows)
-          phase_items[wave * 2].push_back({jid, kFillRows, a, std::min(rows, j.h - a)});
       }
       jobs.push_back(j);
+      job_wave.push_back(plan_wave[pi]);
+    }
+  }
+
+  // ---- work items per phase ------------------------------------------------------------------------------------------
+  // Blur: 4 phases per wave (A decimate, B cascade / row passes, B' column passes of large grids, C upsample);
+  // pixelate / fill: one. Empty phases are dropped (no grid barrier for them).
+  constexpr int kPhasesPerWave = 4;
+  std::vector<std::vector<DevItem>> phase_items(static_cast<size_t>(num_waves) * kPhasesPerWave);
+  const double target_items = items_per_block * resident * num_waves;
+  const int dec_chunk = static_cast<int>(std::max<long long>(
+      kThreads, (static_cast<long long>(std::ceil(dec_units / target_items)) + kThreads - 1) / kThreads * kThreads));
+  const long long up_chunk = std::max<long long>(kThreads, static_cast<long long>(std::ceil(up_pixels / target_items)));
+  for (size_t jid = 0; jid < jobs.size(); ++jid) {
+    const DevPlaneJob& j = jobs[jid];
+    const int id = static_cast<int>(jid), base = job_wave[jid] * kPhasesPerWave;
+    if (blur) {
+      const int units = j.ny * (j.nx << j.lgx);
+      for (int a = 0; a < units; a += dec_chunk) phase_items[base].push_back({id, kDecimate, a, std::min(dec_chunk, units - a)});
+      if (j.s1 < 0) {
+        phase_items[base + 1].push_back({id, kCascade, 0, j.ny});
+      } else {
+        // Band sizes: the most rows / columns whose two buffers fit, at most 64 lane bytes per band.
+        auto band = [&](int len) {
+          int n = std::max(1, std::min(64 / j.cs, 1024));
+          while (n > 1 && 2 * ((len * pad4(n * j.cs) + 15) & ~15) > kSmemBytes) --n;
+          return n;
+        };
+        const int R = band(j.nx), C = band(j.ny);
+        for (int a = 0; a < j.ny; a += R) phase_items[base + 1].push_back({id, kCascRows, a, std::min(R, j.ny - a)});
+        for (int a = 0; a < j.nx; a += C) phase_items[base + 2].push_back({id, kCascCols, a, std::min(C, j.nx - a)});
+      }
+      const int rows = static_cast<int>(std::max<long long>(1, std::min<long long>(j.h, up_chunk / j.w)));
+      for (int a = 0; a < j.h; a += rows) phase_items[base + 3].push_back({id, kUpsample, a, std::min(rows, j.h - a)});
+    } else if (params.mode == RedactMode::kPixelate) {
+      const int ncy = (j.h + j.chh - 1) / j.chh;
+      for (int c = 0; c < j.ncx * ncy; ++c) phase_items[base].push_back({id, kPixelCell, c, 1});
+    } else {
+      const int rows = std::max(1, kFillPixelsPerItem / j.w);
+      for (int a = 0; a < j.h; a += rows) phase_items[base].push_back({id, kFillRows, a, std::min(rows, j.h - a)});
     }
   }
   std::vector<DevItem> items;
   std::vector<Phase> phases;
   int max_phase_items = 0;
+  auto cost = [&](const DevItem& t) -> long long {
+    const DevPlaneJob& jj = jobs[static_cast<size_t>(t.job)];
+    switch (t.kind) {
+      case kDecimate: return static_cast<long long>(t.n) * jj.fy * (jj.fx >> jj.lgx);
+      case kCascade: return static_cast<long long>(jj.nx) * jj.ny * jj.cs;
+      case kCascRows: return static_cast<long long>(t.n) * jj.nx;
+      case kCascCols: return static_cast<long long>(t.n) * jj.ny;
+      case kUpsample: return static_cast<long long>(t.n) * jj.w;
+      default: return static_cast<long long>(t.n) * jj.w;
+    }
+  };
   for (auto& v : phase_items) {
     if (v.empty()) continue;
     // Largest items first (dynamic fetch then balances the tail).
-    std::stable_sort(v.begin(), v.end(), [&](const DevItem& a, const DevItem& b) {
-      auto cost = [&](const DevItem& t) {
-        const DevPlaneJob& jj = jobs[static_cast<size_t>(t.job)];
-        const long long len = t.kind == kVBlur ? jj.h : jj.w;
-        return static_cast<long long>(t.n) * jj.nch * len;
-      };
-      return cost(a) > cost(b);
-    });
+    std::stable_sort(v.begin(), v.end(), [&](const DevItem& a, const DevItem& b) { return cost(a) > cost(b); });
     Phase ph{static_cast<int>(items.size()), 0};
     items.insert(items.end(), v.begin(), v.end());
     ph.end = static_cast<int>(items.size());
@@ -860,14 +967,7 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   }
 
   // ---- one staging buffer -> one H2D copy -------------------------------------------------------------------------
-  std::vector<DevFrame> dframes(static_cast<size_t>(num_frames));
-  for (int i = 0; i < num_frames; ++i)
-    for (int p = 0; p < 3; ++p) {
-      dframes[i].data[p] = frames[i].data[p];
-      dframes[i].stride[p] = frames[i].stride[p];
-    }
-  const size_t off_frames = 0;
-  const size_t off_jobs = align16(off_frames + dframes.size() * sizeof(DevFrame));
+  const size_t off_jobs = 0;
   const size_t off_plans = align16(off_jobs + jobs.size() * sizeof(DevPlaneJob));
   const size_t off_items = align16(off_plans + plans.size() * sizeof(RegionPlan));
   const size_t off_phases = align16(off_items + items.size() * sizeof(DevItem));
@@ -882,7 +982,6 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   if (!sl.ensure(total, total, static_cast<size_t>(scratch_bytes), error)) return false;
 
   uint8_t* hs = sl.staging;
-  std::memcpy(hs + off_frames, dframes.data(), dframes.size() * sizeof(DevFrame));
   std::memcpy(hs + off_jobs, jobs.data(), jobs.size() * sizeof(DevPlaneJob));
   {
     // Masks: copy each region's host mask into the staging area and point the plan at its device twin.
@@ -908,31 +1007,18 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   }
 
   KernelArgs ka;
-  ka.frames = reinterpret_cast<const DevFrame*>(sl.arena + off_frames);
   ka.jobs = reinterpret_cast<const DevPlaneJob*>(sl.arena + off_jobs);
   ka.plans = reinterpret_cast<const RegionPlan*>(sl.arena + off_plans);
   ka.items = reinterpret_cast<const DevItem*>(sl.arena + off_items);
   ka.phases = reinterpret_cast<const Phase*>(sl.arena + off_phases);
   ka.counters = reinterpret_cast<int*>(sl.arena + off_counters);
   ka.scratch = sl.scratch;
-  ka.kdiv = 1;
   if (timing_) cudaEventRecord(m.t0, stream);
-  const int nphases = static_cast<int>(phases.size());
+  int nphases = static_cast<int>(phases.size());
+  // Profiling knob (benchmarks only; the output is then incomplete): FACEMASK_CUDA_PHASES=n runs only the first n
+  // phases of the launch (0: the launch alone), so phase times can be read as differences.
+  if (const char* pl = std::getenv("FACEMASK_CUDA_PHASES")) nphases = std::max(0, std::min(nphases, std::atoi(pl)));
 
-  // Default: the variant register-capped for 2 blocks per SM (128 registers; measured fastest on H100,
-  // docs/benchmarks.md). Tuning knob (benchmarks): FACEMASK_CUDA_OCC=1 selects the uncapped variant.
-  // FACEMASK_CUDA_OCC=4: the variant capped for 4 blocks per SM (spills since the deeper load batches).
-  const char* occ = std::getenv("FACEMASK_CUDA_OCC");
-  const int occv = occ ? std::atoi(occ) : 2;
-  const void* kfn = reinterpret_cast<const void*>(redact_kernel<2>);
-  int bps = m.blocks_per_sm2;
-  if (occv == 4 && m.blocks_per_sm4 > 0) {
-    kfn = reinterpret_cast<const void*>(redact_kernel<4>);
-    bps = m.blocks_per_sm4;
-  } else if (occv == 1 || bps <= 0) {
-    kfn = reinterpret_cast<const void*>(redact_kernel<1>);
-    bps = m.blocks_per_sm;
-  }
   if (m.coop_supported && bps > 0 && !force_multi_launch_) {
     const int grid = std::max(1, std::min(bps * m.num_sms, max_phase_items));
     int first = 0, end = nphases;

@@ -1,17 +1,21 @@
 // CUDA twin of the CPU redaction core (csrc/core/redact.hpp): one batched, pitch-aware pass over every region of
-// every frame of a batch, on a caller-given stream. Host-side planning (region rect, sigma/radius, cell, shape,
-// face oval) is the core's plan_region()/plane_radius(); per-pixel coverage and compositing are the core's
-// FACEMASK_HD region_alpha()/composite_u8(). Only the pixel passes (3x box blur per axis, pixelate, fill) are
-// re-implemented here, with the exact integer arithmetic of the spec; built with --fmad=false so the float coverage
-// rounds like the CPU core: results are byte-identical to csrc/core (tests/test_cuda_redact.py, scripts/bench_gpu.py).
-// Ellipse pixels are pre-classified (sure inside / sure outside / feather ramp) from a bound on the core's signed
-// distance with a wide safety band; only ramp pixels evaluate region_alpha().
+// every frame of a batch, on a caller-given stream. Host-side planning (region rect, sigma, per-plane decimation
+// factor and box radius, cell, shape, face oval) is the core's plan_region()/plane_blur(); per-pixel coverage and
+// compositing are the core's FACEMASK_HD region_alpha()/composite_u8(). Only the pixel passes (decimation, 3 + 3 box
+// passes on the decimated grid, bilinear upsampling, pixelate, fill) are re-implemented here, with the exact integer
+// arithmetic of the spec; built with --fmad=false so the float coverage rounds like the CPU core: results are
+// byte-identical to csrc/core (tests/test_cuda_redact.py, scripts/bench_gpu.py). Ellipse pixels are pre-classified
+// (sure inside / sure outside / feather ramp) from a bound on the core's signed distance with a wide safety band;
+// only ramp pixels evaluate region_alpha() (sure-outside pixels are not touched, sure-inside ones not loaded).
 //
-// Launch structure: all work of a batch is one cooperative kernel launch (phase A: horizontal box passes / pixelate
-// cells / fill; grid-wide sync; phase B: vertical box passes + composite). Regions whose rects overlap an earlier
-// region of the same frame form a later "wave" (the core processes regions in order, a later one sees the output of
-// earlier ones); waves are further phases of the same launch. Devices without cooperative launch fall back to one
-// launch per phase. Descriptors and instance masks travel in one host->device copy per batch.
+// Launch structure: all work of a batch is one cooperative kernel launch whose phases are separated by grid-wide
+// syncs. Blur: phase A decimates each region plane into a small grid of cell averages in device scratch (many
+// blocks per plane, coalesced); phase B runs the 3 + 3 box cascade on each grid (one block per grid, in shared
+// memory; grids too large for it take a row-band phase and a column-band phase through the scratch); phase C samples
+// the grid bilinearly per pixel and composites. Pixelate and fill are one phase. Regions whose rects overlap an
+// earlier region of the same frame form a later "wave" (the core processes regions in order, a later one sees the
+// output of earlier ones); waves are further phases of the same launch. Devices without cooperative launch fall back
+// to one launch per phase. Descriptors and instance masks travel in one host->device copy per batch.
 #pragma once
 #include <cstddef>
 #include <cstdint>
