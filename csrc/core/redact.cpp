@@ -184,6 +184,15 @@ namespace {
 #else
 #define FACEMASK_AVX2_CLONES
 #endif
+// Per-row helpers are forced inline into their (cloned) callers, so each clone gets them compiled for its target and
+// the row loops make no calls.
+#if defined(__GNUC__)
+#define FACEMASK_INLINE __attribute__((always_inline)) inline
+#define FACEMASK_LAMBDA_INLINE __attribute__((always_inline))
+#else
+#define FACEMASK_INLINE inline
+#define FACEMASK_LAMBDA_INLINE
+#endif
 
 struct Workspace {
   std::vector<uint8_t> alpha;  // a8 per plane-rect pixel
@@ -400,40 +409,58 @@ struct RowSpan {
   double in_lo = 0, in_hi = 0;
 };
 
-bool solve_row(const RegionPlan& pl, double dy, double k, double* lo, double* hi) {
+// Per-plan constants of the row quadratic A t^2 + B t + C = 0 (t = x - cx) for the level q = k of the rotated
+// ellipse at row offset dy: A = c^2/rx^2 + s^2/ry^2 (constant), B = dy b1, C = dy^2 c1 - k^2, so the discriminant
+// is dy^2 (b1^2 - 4 A c1) + 4 A k^2 and the roots (-B -+ sqrt(disc)) / (2A).
+struct RowSpanCoef {
+  double A = 0, b1 = 0, d1 = 0, inv2a = 0, k_out = 0, k_in = 0, cx = 0, cy = 0;
+  bool ok = false;
+};
+
+RowSpanCoef row_span_coef(const RegionPlan& pl, float feather) {
+  RowSpanCoef k;
   const Ellipse& e = pl.ellipse;
   const double c = pl.ca, s = pl.sa;
   const double irx2 = 1.0 / (static_cast<double>(e.rx) * e.rx), iry2 = 1.0 / (static_cast<double>(e.ry) * e.ry);
-  const double A = c * c * irx2 + s * s * iry2;
-  const double B = 2.0 * dy * c * s * (irx2 - iry2);
-  const double C = dy * dy * (s * s * irx2 + c * c * iry2) - k * k;
-  const double disc = B * B - 4.0 * A * C;
-  if (!(disc >= 0.0) || !(A > 0.0)) return false;
-  const double sq = std::sqrt(disc);
-  *lo = (-B - sq) / (2.0 * A);
-  *hi = (-B + sq) / (2.0 * A);
-  return true;
-}
-
-RowSpan ellipse_row_span(const RegionPlan& pl, double fy, float feather) {
-  RowSpan sp;
-  const Ellipse& e = pl.ellipse;
+  k.A = c * c * irx2 + s * s * iry2;
+  k.b1 = 2.0 * c * s * (irx2 - iry2);
+  const double c1 = s * s * irx2 + c * c * iry2;
+  k.d1 = k.b1 * k.b1 - 4.0 * k.A * c1;
+  k.ok = k.A > 0.0 && std::isfinite(k.A) && std::isfinite(k.d1);
+  k.inv2a = 1.0 / (2.0 * k.A);
   const double rmin = std::min(e.rx, e.ry);
   const double f = feather > 0.f ? feather : 0.0;
-  const double k_out = 1.0 + (0.5 * f) / rmin * 1.001 + 1e-3;
-  const double k_in = 1.0 - (0.5 * f) / rmin * 1.001 - 1e-3;
-  const double dy = fy - e.cy;
-  double lo, hi;
-  if (!solve_row(pl, dy, k_out, &lo, &hi)) {
+  k.k_out = 1.0 + (0.5 * f) / rmin * 1.001 + 1e-3;
+  k.k_in = 1.0 - (0.5 * f) / rmin * 1.001 - 1e-3;
+  k.cx = e.cx;
+  k.cy = e.cy;
+  return k;
+}
+
+RowSpan ellipse_row_span(const RowSpanCoef& k, double fy) {
+  RowSpan sp;
+  if (!k.ok) {
     sp.any_out = false;
     return sp;
   }
-  sp.out_lo = e.cx + lo - 1e-3;
-  sp.out_hi = e.cx + hi + 1e-3;
-  if (k_in > 0.0 && solve_row(pl, dy, k_in, &lo, &hi)) {
-    sp.any_in = true;
-    sp.in_lo = e.cx + lo + 1e-3;
-    sp.in_hi = e.cx + hi - 1e-3;
+  const double dy = fy - k.cy;
+  const double B = dy * k.b1, base = dy * dy * k.d1;
+  const double disc_out = base + 4.0 * k.A * (k.k_out * k.k_out);
+  if (!(disc_out >= 0.0)) {
+    sp.any_out = false;
+    return sp;
+  }
+  const double so = std::sqrt(disc_out);
+  sp.out_lo = k.cx + (-B - so) * k.inv2a - 1e-3;
+  sp.out_hi = k.cx + (-B + so) * k.inv2a + 1e-3;
+  if (k.k_in > 0.0) {
+    const double disc_in = base + 4.0 * k.A * (k.k_in * k.k_in);
+    if (disc_in >= 0.0) {
+      const double si = std::sqrt(disc_in);
+      sp.any_in = true;
+      sp.in_lo = k.cx + (-B - si) * k.inv2a + 1e-3;
+      sp.in_hi = k.cx + (-B + si) * k.inv2a - 1e-3;
+    }
   }
   return sp;
 }
@@ -445,20 +472,61 @@ bool alpha_span_soft(const RegionPlan& pl, int px0, int sx, float fy, float feat
   if (x1 <= x0) return false;
   const Ellipse e = pl.ellipse;
   const float c = pl.ca, s = pl.sa, fsx = static_cast<float>(sx);
-  for (int x = x0; x < x1; ++x) {
-    const float fx = (static_cast<float>(px0 + x) + 0.5f) * fsx;
-    a[x] = static_cast<uint8_t>(static_cast<int>(ellipse_alpha_soft(e, c, s, fx, fy, feather) * 255.f + 0.5f));
-  }
+  // chunks of <= 64 pixels through 32-bit staging: the formula loop has only 32-bit types (8 lanes per AVX2 vector,
+  // so a span of whole blocks of 8 runs without a scalar remainder), the narrowing to bytes is a separate loop
+  constexpr int kChunk = 64;
+  int32_t t[kChunk];
   unsigned acc = 0;
-  for (int x = x0; x < x1; ++x) acc |= a[x];
+  for (int xc = x0; xc < x1; xc += kChunk) {
+    const int n = std::min(kChunk, x1 - xc);
+    for (int k = 0; k < n; ++k) {
+      const float fx = (static_cast<float>(px0 + xc + k) + 0.5f) * fsx;
+      t[k] = static_cast<int>(ellipse_alpha_soft(e, c, s, fx, fy, feather) * 255.f + 0.5f);
+    }
+    for (int k = 0; k < n; ++k) {
+      a[xc + k] = static_cast<uint8_t>(t[k]);
+      acc |= static_cast<unsigned>(t[k]);
+    }
+  }
   return acc != 0;
 }
 
+// Grow [x0, x1) (non-empty) to whole blocks of V inside [0, n): to the right, then to the left where the rect ends.
+// The result is a multiple of V unless n < that multiple. Used where evaluating / compositing extra pixels is exact
+// (alpha formula: any pixel; composite: pixels of alpha 0 give the frame byte, of alpha 255 give red).
+inline void grow_to_blocks(int* x0, int* x1, int n, int V) {
+  const int want = std::min(n, (*x1 - *x0 + V - 1) / V * V);
+  *x1 = *x0 + want;
+  if (*x1 > n) {
+    *x0 -= *x1 - n;
+    *x1 = n;
+  }
+}
+
+// alpha_span_soft over [x0, x1) grown to whole blocks of kAlphaBlock inside [0, pw) (the formula is exact at every
+// pixel, so the extra pixels get their true a8): the vector loop runs without its scalar remainder.
+constexpr int kAlphaBlock = 8;
+bool alpha_range_soft(const RegionPlan& pl, int px0, int sx, float fy, float feather, uint8_t* a, int x0, int x1,
+                      int pw) {
+  if (x1 <= x0) return false;
+  grow_to_blocks(&x0, &x1, pw, kAlphaBlock);
+  return alpha_span_soft(pl, px0, sx, fy, feather, a, x0, x1);
+}
+
+constexpr int kAlphaMargin = 32;
+
 // Fill ws.alpha (pw x ph) for a plane rect whose first sample is (px0, py0) with subsampling (sx, sy).
-// Returns false if every alpha is 0.
+// Returns false if every alpha is 0. zero_all: every a8 outside the row spans is written 0 (draw_outline reads them
+// all); otherwise only kAlphaMargin pixels on either side of each row's span are (the composite's vector blocks read
+// at most that far outside a span).
+FACEMASK_AVX2_CLONES
 bool compute_alpha(const RegionPlan& pl, int px0, int py0, int pw, int ph, int sx, int sy, float feather,
-                   Workspace& ws) {
-  ws.alpha.assign(static_cast<size_t>(pw) * ph, 0);
+                   Workspace& ws, bool zero_all) {
+  if (zero_all) {
+    ws.alpha.assign(static_cast<size_t>(pw) * ph, 0);
+  } else {
+    ws.alpha.resize(static_cast<size_t>(pw) * ph);
+  }
   ws.row_lo.assign(static_cast<size_t>(ph), 0);
   ws.row_hi.assign(static_cast<size_t>(ph), 0);
   ws.row_ilo.assign(static_cast<size_t>(ph), 0);
@@ -466,21 +534,23 @@ bool compute_alpha(const RegionPlan& pl, int px0, int py0, int pw, int ph, int s
   bool any = false;
   const bool spans = pl.kind == 1 && !ellipse_empty(pl.ellipse);
   const bool soft = spans && feather > 0.f && std::isfinite(feather);
+  const RowSpanCoef coef = spans ? row_span_coef(pl, feather) : RowSpanCoef{};
+  const double isx = 1.0 / sx;  // sx is 1 or 2: v * isx == v / sx exactly
   for (int y = 0; y < ph; ++y) {
     const float fy = (static_cast<float>(py0 + y) + 0.5f) * static_cast<float>(sy);
     uint8_t* a = ws.alpha.data() + static_cast<size_t>(y) * pw;
     int xb = 0, xe = pw;            // exact evaluation range
     int ib = pw, ie = pw;           // certainly-1 range inside it
     if (spans) {
-      const RowSpan sp = ellipse_row_span(pl, fy, feather);
+      const RowSpan sp = ellipse_row_span(coef, fy);
       if (!sp.any_out) continue;
       // sample x centre: (px0 + x + 0.5) * sx
       auto first_ge = [&](double v) {  // smallest x with centre >= v
-        const double t = std::ceil(v / sx - 0.5) - px0;
+        const double t = std::ceil(v * isx - 0.5) - px0;
         return static_cast<int>(std::clamp(t, 0.0, static_cast<double>(pw)));
       };
       auto last_le = [&](double v) {  // one past the largest x with centre <= v
-        const double t = std::floor(v / sx - 0.5) - px0 + 1;
+        const double t = std::floor(v * isx - 0.5) - px0 + 1;
         return static_cast<int>(std::clamp(t, 0.0, static_cast<double>(pw)));
       };
       xb = first_ge(sp.out_lo);
@@ -494,9 +564,14 @@ bool compute_alpha(const RegionPlan& pl, int px0, int py0, int pw, int ph, int s
         ib = ie = xe;
       }
     }
+    if (!zero_all) {
+      const int m0 = std::max(0, xb - kAlphaMargin), m1 = std::min(pw, xe + kAlphaMargin);
+      std::memset(a + m0, 0, static_cast<size_t>(xb - m0));
+      std::memset(a + xe, 0, static_cast<size_t>(m1 - xe));
+    }
     if (soft) {
-      any = alpha_span_soft(pl, px0, sx, fy, feather, a, xb, ib) || any;
-      any = alpha_span_soft(pl, px0, sx, fy, feather, a, ie, xe) || any;
+      any = alpha_range_soft(pl, px0, sx, fy, feather, a, xb, ib, pw) || any;
+      any = alpha_range_soft(pl, px0, sx, fy, feather, a, ie, xe, pw) || any;
     } else {
       for (int x = xb; x < ib; ++x) {
         const float fx = (static_cast<float>(px0 + x) + 0.5f) * static_cast<float>(sx);
@@ -535,7 +610,7 @@ inline uint8_t blend255(uint16_t d, uint16_t red, uint16_t a8) {
 
 // keep[c] is 0xFF for a processed byte and 0 for the unprocessed 4th byte of 4-byte pixels (weight 0: unchanged).
 template <int NW, int PS>
-FACEMASK_AVX2_CLONES void composite_row(uint8_t* __restrict d, const uint8_t* __restrict a, const uint8_t* __restrict red,
+FACEMASK_INLINE void composite_row(uint8_t* __restrict d, const uint8_t* __restrict a, const uint8_t* __restrict red,
                    const uint8_t* keep, int n) {
   uint16_t k[NW];
   for (int c = 0; c < NW; ++c) k[c] = keep[c];
@@ -546,7 +621,7 @@ FACEMASK_AVX2_CLONES void composite_row(uint8_t* __restrict d, const uint8_t* __
 }
 
 template <int NW, int PS>
-FACEMASK_AVX2_CLONES void composite_row_const(uint8_t* __restrict d, const uint8_t* __restrict a, const uint8_t* v, const uint8_t* keep,
+FACEMASK_INLINE void composite_row_const(uint8_t* __restrict d, const uint8_t* __restrict a, const uint8_t* v, const uint8_t* keep,
                          int n) {
   uint16_t vv[NW], k[NW];
   for (int c = 0; c < NW; ++c) {
@@ -564,7 +639,7 @@ FACEMASK_AVX2_CLONES void composite_row_const(uint8_t* __restrict d, const uint8
 // Step 1, one row of cells: colsum (m = pw * PS values, u16) holds the column sums of the cell row's fy frame rows;
 // out[j * NW + c] = (sum_{b < fx} colsum[min(j fx + b, pw - 1) * PS + wo + c] + fx fy / 2) >> sh for j < nx.
 template <int NW, int PS>
-FACEMASK_AVX2_CLONES void decimate_cells(const uint16_t* __restrict colsum, uint8_t* __restrict out, int pw, int nx,
+FACEMASK_INLINE void decimate_cells(const uint16_t* __restrict colsum, uint8_t* __restrict out, int pw, int nx,
                                          int wo, int fx, uint32_t half, int sh) {
   const int full = pw / fx;  // cells whose fx columns all lie inside the rect
   for (int j = 0; j < full; ++j) {
@@ -587,22 +662,66 @@ FACEMASK_AVX2_CLONES void decimate_cells(const uint16_t* __restrict colsum, uint
   }
 }
 
+// decimate_cells with the factor as a template argument (FX = fx): the cell loop has fixed-length inner loops, so
+// the compiler vectorises across cells. Same integers.
+template <int NW, int PS, int FX>
+FACEMASK_INLINE void decimate_cells_fx(const uint16_t* __restrict colsum, uint8_t* __restrict out, int pw, int nx,
+                                            int wo, uint32_t half, int sh) {
+  const int full = pw / FX;
+  const uint16_t* __restrict q = colsum + wo;
+  for (int j = 0; j < full; ++j) {
+    for (int c = 0; c < NW; ++c) {
+      uint32_t sum = half;
+      for (int b = 0; b < FX; ++b) sum += q[(j * FX + b) * PS + c];
+      out[j * NW + c] = static_cast<uint8_t>(sum >> sh);
+    }
+  }
+  for (int j = full; j < nx; ++j) {
+    for (int c = 0; c < NW; ++c) {
+      uint32_t sum = half;
+      for (int b = 0; b < FX; ++b) sum += q[std::min(j * FX + b, pw - 1) * PS + c];
+      out[j * NW + c] = static_cast<uint8_t>(sum >> sh);
+    }
+  }
+}
+
+template <int NW, int PS>
+FACEMASK_INLINE void decimate_row(const uint16_t* colsum, uint8_t* out, int pw, int nx, int wo, int fx, uint32_t half, int sh) {
+  switch (fx) {
+    case 1: return decimate_cells_fx<NW, PS, 1>(colsum, out, pw, nx, wo, half, sh);
+    case 2: return decimate_cells_fx<NW, PS, 2>(colsum, out, pw, nx, wo, half, sh);
+    case 4: return decimate_cells_fx<NW, PS, 4>(colsum, out, pw, nx, wo, half, sh);
+    case 8: return decimate_cells_fx<NW, PS, 8>(colsum, out, pw, nx, wo, half, sh);
+    default: return decimate_cells<NW, PS>(colsum, out, pw, nx, wo, fx, half, sh);
+  }
+}
+
 // Column sums of rows [y, y + fy) of the rect (rows past ph - 1 repeat row ph - 1), over every byte of the pixels
 // (m = pw * PS; the unprocessed bytes are summed and ignored). fy * 255 <= 16320 fits 16 bits.
-FACEMASK_AVX2_CLONES
+FACEMASK_INLINE void add_row_u16(uint16_t* __restrict acc, const uint8_t* __restrict r, int m) {
+  for (int i = 0; i < m; ++i) acc[i] = static_cast<uint16_t>(acc[i] + r[i]);
+}
+
+// (restrict-qualified parameters: the compiler vectorises without a run-time overlap check)
+FACEMASK_INLINE
+void add_row_u32(uint32_t* __restrict acc, const uint8_t* __restrict r, int m) {
+  for (int i = 0; i < m; ++i) acc[i] += r[i];
+}
+
+FACEMASK_INLINE void widen_row_u16(uint16_t* __restrict acc, const uint8_t* __restrict r, int m) {
+  for (int i = 0; i < m; ++i) acc[i] = r[i];
+}
+
+FACEMASK_INLINE
 void column_sums_u16(const uint8_t* first_row, long stride, int rows_avail, int fy, int m, uint16_t* __restrict acc) {
-  const uint8_t* __restrict r0 = first_row;
-  for (int i = 0; i < m; ++i) acc[i] = r0[i];
-  for (int a = 1; a < fy; ++a) {
-    const uint8_t* __restrict ra = first_row + static_cast<long>(std::min(a, rows_avail - 1)) * stride;
-    for (int i = 0; i < m; ++i) acc[i] = static_cast<uint16_t>(acc[i] + ra[i]);
-  }
+  widen_row_u16(acc, first_row, m);
+  for (int a = 1; a < fy; ++a) add_row_u16(acc, first_row + static_cast<long>(std::min(a, rows_avail - 1)) * stride, m);
 }
 
 // Step 3, horizontal half of one grid row: H[x * NW + c] = L[j0(x)][c] (2 fx - wx(x)) + L[j1(x)][c] wx(x) for
 // x in [x0, x1) (<= 255 * 128: 16 bits). Column tables j0, j1 (cell index * NW) and wx per pixel column.
 template <int NW>
-FACEMASK_AVX2_CLONES void upsample_row_h(const uint8_t* __restrict L, const int* __restrict j0, const int* __restrict j1,
+FACEMASK_INLINE void upsample_row_h(const uint8_t* __restrict L, const int* __restrict j0, const int* __restrict j1,
                                          const uint16_t* __restrict wx, uint16_t f2, uint16_t* __restrict H, int x0,
                                          int x1) {
   for (int x = x0; x < x1; ++x) {
@@ -613,12 +732,71 @@ FACEMASK_AVX2_CLONES void upsample_row_h(const uint8_t* __restrict L, const int*
   }
 }
 
+// upsample_row_h for x in [0, pw) with the factor as a template argument, by runs of cells: pixels
+// x = j FX + FX/2 + k (k < FX) lie between cells j and j + 1 with wx = 2k + 1; x < FX/2 and
+// x >= (nx - 1) FX + FX/2 have both taps on the first / last cell (clamped). Same integers as the tables.
+template <int NW, int FX>
+FACEMASK_INLINE void upsample_row_h_fx(const uint8_t* __restrict L, int nx, int pw, uint16_t* __restrict H) {
+  constexpr int kHalf = FX / 2;
+  const int x_first = std::min(pw, kHalf);
+  for (int x = 0; x < x_first; ++x) {
+    for (int c = 0; c < NW; ++c) H[x * NW + c] = static_cast<uint16_t>(L[c] * (2 * FX));
+  }
+  // runs j whose FX pixels all lie inside [0, pw) and have a right cell
+  const int nrun = std::max(0, std::min(nx - 1, (pw - kHalf) / FX));
+  for (int j = 0; j < nrun; ++j) {
+    const uint8_t* __restrict a = L + j * NW;
+    uint16_t* __restrict o = H + (j * FX + kHalf) * NW;
+    for (int k = 0; k < FX; ++k) {
+      for (int c = 0; c < NW; ++c) {
+        o[k * NW + c] = static_cast<uint16_t>(a[c] * (2 * FX - 2 * k - 1) + a[NW + c] * (2 * k + 1));
+      }
+    }
+  }
+  for (int x = std::max(x_first, nrun * FX + kHalf); x < pw; ++x) {  // the rest, general formula
+    const int m = 2 * x + 1 - FX;
+    const int j0 = m / (2 * FX);  // m >= 0 here
+    const int wx = m - 2 * FX * j0;
+    const int i0 = std::min(j0, nx - 1), i1 = std::min(j0 + 1, nx - 1);
+    for (int c = 0; c < NW; ++c) {
+      H[x * NW + c] = static_cast<uint16_t>(L[i0 * NW + c] * (2 * FX - wx) + L[i1 * NW + c] * wx);
+    }
+  }
+}
+
 // Step 3, vertical half for n bytes: out = (H0 w0 + H1 w1 + rnd) >> sh (32-bit lanes: <= 255 * 4 * 64 * 64).
-FACEMASK_AVX2_CLONES
+FACEMASK_INLINE
 void upsample_row_v(const uint16_t* __restrict H0, const uint16_t* __restrict H1, int w0, int w1, uint32_t rnd, int sh,
                     uint8_t* __restrict out, int n) {
   const uint32_t u0 = static_cast<uint32_t>(w0), u1 = static_cast<uint32_t>(w1);
   for (int i = 0; i < n; ++i) out[i] = static_cast<uint8_t>((H0[i] * u0 + H1[i] * u1 + rnd) >> sh);
+}
+
+// The same in 16-bit lanes, for fx fy <= 64: H0 w0 + H1 w1 + rnd <= 255 * 4 fx fy + 2 fx fy <= 65408.
+FACEMASK_INLINE
+void upsample_row_v16(const uint16_t* __restrict H0, const uint16_t* __restrict H1, int w0, int w1, int rnd, int sh,
+                      uint8_t* __restrict out, int n) {
+  const uint16_t u0 = static_cast<uint16_t>(w0), u1 = static_cast<uint16_t>(w1), r = static_cast<uint16_t>(rnd);
+  for (int i = 0; i < n; ++i) {
+    out[i] = static_cast<uint8_t>(static_cast<uint16_t>(H0[i] * u0 + H1[i] * u1 + r) >> sh);
+  }
+}
+
+// upsample_row_v16 for n 4-byte pixels written straight into the frame (alpha 255): processed bytes from the
+// sample, the 4th byte kept (keep[c] = 0xFF / 0).
+FACEMASK_INLINE
+void upsample_put4_v16(const uint16_t* __restrict H0, const uint16_t* __restrict H1, int w0, int w1, int rnd, int sh,
+                       uint8_t* __restrict d, const uint8_t* keep, int n) {
+  const uint16_t u0 = static_cast<uint16_t>(w0), u1 = static_cast<uint16_t>(w1), r = static_cast<uint16_t>(rnd);
+  uint8_t k[4];
+  for (int c = 0; c < 4; ++c) k[c] = keep[c];
+  for (int x = 0; x < n; ++x) {
+    for (int c = 0; c < 4; ++c) {
+      const int i = x * 4 + c;
+      const uint8_t v = static_cast<uint8_t>(static_cast<uint16_t>(H0[i] * u0 + H1[i] * u1 + r) >> sh);
+      d[i] = static_cast<uint8_t>((d[i] & ~k[c]) | (v & k[c]));
+    }
+  }
 }
 
 inline int floor_div(int a, int b) {  // b > 0
@@ -626,26 +804,97 @@ inline int floor_div(int a, int b) {  // b > 0
   return (a % b != 0 && a < 0) ? q - 1 : q;
 }
 
-// Composite one row span [lo, hi) of redacted values rr (indexed by rect column, NW bytes each) into the frame row
-// d (rect column 0): ramps blended, the alpha-255 middle [ilo, ihi) copied (formats whose pixels are all processed).
-template <int NC, int PS>
-inline void composite_span(uint8_t* d, const uint8_t* a, const uint8_t* rr, const uint8_t* keep, int lo, int ilo,
-                           int ihi, int hi) {
-  constexpr int NW = PS == 4 ? 4 : NC;
-  if (PS != NC) {  // whole span through the blend (keeps the 4th byte)
-    composite_row<NW, PS>(d + static_cast<long>(lo) * PS, a + lo, rr + static_cast<size_t>(lo) * NW, keep, hi - lo);
-    return;
+// How one row's span is composited: up to two blend ranges and one "put" range (alpha 255: red itself), laid out so
+// that every blend loop runs on whole vector blocks. The ramps [lo, ilo) and [ihi, hi) are grown to blocks of V
+// pixels inside [0, pw) (exact: the blend gives the frame byte where a8 = 0 - ws.alpha is 0 outside [lo, hi) - and
+// red where a8 = 255); ramps whose grown blocks meet become one blend (then no put). Every pixel with 0 < a8 < 255
+// is blended exactly once; hull is the range whose red values the blends and the put read.
+struct SpanPlan {
+  int nb = 0;
+  int b0[2] = {0, 0}, b1[2] = {0, 0};
+  int p0 = 0, p1 = 0;
+  int h0 = 0, h1 = 0;
+};
+
+inline SpanPlan plan_span(int lo, int ilo, int ihi, int hi, int pw, int V) {
+  SpanPlan sp;
+  int a0 = lo, a1 = ilo, c0 = ihi, c1 = hi;
+  const bool ha = a1 > a0, hc = c1 > c0;
+  if (ha) grow_to_blocks(&a0, &a1, pw, V);
+  if (hc) grow_to_blocks(&c0, &c1, pw, V);
+  sp.h0 = lo;
+  sp.h1 = hi;
+  if (ha && hc && a1 > c0) {
+    int m0 = std::min(a0, c0), m1 = std::max(a1, c1);
+    grow_to_blocks(&m0, &m1, pw, V);
+    sp.nb = 1;
+    sp.b0[0] = m0;
+    sp.b1[0] = m1;
+  } else {
+    if (ha) {
+      sp.b0[sp.nb] = a0;
+      sp.b1[sp.nb++] = a1;
+    }
+    if (hc) {
+      sp.b0[sp.nb] = c0;
+      sp.b1[sp.nb++] = c1;
+    }
+    sp.p0 = ha ? std::max(ilo, a1) : ilo;
+    sp.p1 = hc ? std::min(ihi, c0) : ihi;
+    if (sp.p1 < sp.p0) sp.p1 = sp.p0;
   }
-  composite_row<NW, PS>(d + static_cast<long>(lo) * PS, a + lo, rr + static_cast<size_t>(lo) * NW, keep, ilo - lo);
-  std::memcpy(d + static_cast<long>(ilo) * PS, rr + static_cast<size_t>(ilo) * NW,  // alpha 255: red itself
-              static_cast<size_t>(ihi - ilo) * NW);
-  composite_row<NW, PS>(d + static_cast<long>(ihi) * PS, a + ihi, rr + static_cast<size_t>(ihi) * NW, keep, hi - ihi);
+  for (int k = 0; k < sp.nb; ++k) {
+    sp.h0 = std::min(sp.h0, sp.b0[k]);
+    sp.h1 = std::max(sp.h1, sp.b1[k]);
+  }
+  return sp;
+}
+
+// Blend blocks (pixels) per format: 16 or 32 work bytes, one AVX2 vector of 16-bit lanes or two.
+template <int NW>
+constexpr int blend_block() {
+  return NW == 4 ? 8 : 16;
+}
+// plan_span's blocks reach at most 2 V - 2 pixels outside a row span; compute_alpha zeroes kAlphaMargin there
+static_assert(2 * blend_block<1>() <= kAlphaMargin && 2 * blend_block<2>() <= kAlphaMargin &&
+                  2 * blend_block<3>() <= kAlphaMargin && 2 * blend_block<4>() <= kAlphaMargin,
+              "alpha margin too small for the blend blocks");
+
+// 4-byte pixels, alpha 255: the processed bytes from red, the 4th byte kept (keep[c] = 0xFF / 0).
+FACEMASK_INLINE
+void put_masked4(uint8_t* __restrict d, const uint8_t* __restrict red, const uint8_t* keep, int n) {
+  uint8_t k[4];
+  for (int c = 0; c < 4; ++c) k[c] = keep[c];
+  for (int x = 0; x < n; ++x) {
+    for (int c = 0; c < 4; ++c) {
+      d[x * 4 + c] = static_cast<uint8_t>((d[x * 4 + c] & ~k[c]) | (red[x * 4 + c] & k[c]));
+    }
+  }
+}
+
+// Composite one row span of redacted values rr (indexed by rect column, NW bytes each, valid over sp's hull) into
+// the frame row d (rect column 0).
+template <int NC, int PS>
+FACEMASK_INLINE void composite_planned(uint8_t* d, const uint8_t* a, const uint8_t* rr, const uint8_t* keep,
+                              const SpanPlan& sp) {
+  constexpr int NW = PS == 4 ? 4 : NC;
+  for (int k = 0; k < sp.nb; ++k) {
+    composite_row<NW, PS>(d + static_cast<long>(sp.b0[k]) * PS, a + sp.b0[k], rr + static_cast<size_t>(sp.b0[k]) * NW,
+                          keep, sp.b1[k] - sp.b0[k]);
+  }
+  if (sp.p1 <= sp.p0) return;
+  if (PS != NC) {
+    put_masked4(d + static_cast<long>(sp.p0) * PS, rr + static_cast<size_t>(sp.p0) * NW, keep, sp.p1 - sp.p0);
+  } else {
+    std::memcpy(d + static_cast<long>(sp.p0) * PS, rr + static_cast<size_t>(sp.p0) * NW,
+                static_cast<size_t>(sp.p1 - sp.p0) * NW);
+  }
 }
 
 // Blur with a decimation factor > 1 in at least one direction (spec "Blur" 1-3), composited through ws.alpha and its
 // row spans. base: the rect's first pixel (pixel start, not the first work byte); wo: first work byte in a pixel.
 template <int NC, int PS>
-void blur_decimated(uint8_t* base, long stride, int pw, int ph, int wo, const BlurAxis& bx, const BlurAxis& by,
+FACEMASK_INLINE void blur_decimated(uint8_t* base, long stride, int pw, int ph, int wo, const BlurAxis& bx, const BlurAxis& by,
                     const uint8_t* keep, Workspace& ws) {
   constexpr int NW = PS == 4 ? 4 : NC;
   const int fx = bx.factor, fy = by.factor;
@@ -660,17 +909,18 @@ void blur_decimated(uint8_t* base, long stride, int pw, int ph, int wo, const Bl
   const uint32_t half = static_cast<uint32_t>(fx * fy / 2);
   for (int i = 0; i < ny; ++i) {
     column_sums_u16(base + static_cast<long>(i) * fy * stride, stride, ph - i * fy, fy, m, ws.colsum16.data());
-    decimate_cells<NW, PS>(ws.colsum16.data(), ws.grid.data() + static_cast<size_t>(i) * nx * NW, pw, nx, wo, fx, half,
-                           sh);
+    decimate_row<NW, PS>(ws.colsum16.data(), ws.grid.data() + static_cast<size_t>(i) * nx * NW, pw, nx, wo, fx, half,
+                         sh);
   }
   // 2. the 3 + 3 cascade on the nx x ny grid
   blur_rect<NW, NW>(ws.grid.data(), static_cast<long>(nx) * NW, nx, ny, bx.radius, by.radius, ws.gridb.data(), ws);
   const uint8_t* G = ws.gridb.data();
   // 3. bilinear upsampling fused with the composite, row by row
+  const bool tables = !(fx == 2 || fx == 4 || fx == 8 || fx == 16);  // the others have a per-factor loop
   ws.uj0.resize(static_cast<size_t>(pw));
   ws.uj1.resize(static_cast<size_t>(pw));
   ws.uwx.resize(static_cast<size_t>(pw));
-  for (int x = 0; x < pw; ++x) {
+  for (int x = 0; tables && x < pw; ++x) {
     const int mm = 2 * x + 1 - fx;
     const int j0 = floor_div(mm, 2 * fx);
     ws.uwx[static_cast<size_t>(x)] = static_cast<uint16_t>(mm - 2 * fx * j0);
@@ -682,38 +932,84 @@ void blur_decimated(uint8_t* base, long stride, int pw, int ph, int wo, const Bl
   int cached[2] = {-1, -1};
   const uint16_t f2x = static_cast<uint16_t>(2 * fx);
   // grid row i upsampled horizontally, from the 2-slot cache; `other` is the slot that must be kept
-  auto hrow = [&](int i, int keep_slot) -> const uint16_t* {
+  auto hrow = [&](int i, int keep_slot) FACEMASK_LAMBDA_INLINE -> const uint16_t* {
     for (int k = 0; k < 2; ++k) {
       if (cached[k] == i) return ws.hrow[k].data();
     }
     const int k = keep_slot == 0 ? 1 : 0;
-    upsample_row_h<NW>(G + static_cast<size_t>(i) * nx * NW, ws.uj0.data(), ws.uj1.data(), ws.uwx.data(), f2x,
-                       ws.hrow[k].data(), 0, pw);
+    const uint8_t* Li = G + static_cast<size_t>(i) * nx * NW;
+    uint16_t* Hk = ws.hrow[k].data();
+    switch (fx) {
+      case 2: upsample_row_h_fx<NW, 2>(Li, nx, pw, Hk); break;
+      case 4: upsample_row_h_fx<NW, 4>(Li, nx, pw, Hk); break;
+      case 8: upsample_row_h_fx<NW, 8>(Li, nx, pw, Hk); break;
+      case 16: upsample_row_h_fx<NW, 16>(Li, nx, pw, Hk); break;
+      default: upsample_row_h<NW>(Li, ws.uj0.data(), ws.uj1.data(), ws.uwx.data(), f2x, Hk, 0, pw);
+    }
     cached[k] = i;
     return ws.hrow[k].data();
   };
   const uint32_t rnd = static_cast<uint32_t>(2 * fx * fy);
+  const bool small = fx * fy <= 64;  // the sample fits 16-bit lanes
   for (int y = 0; y < ph; ++y) {
     const int lo = ws.row_lo[static_cast<size_t>(y)], hi = ws.row_hi[static_cast<size_t>(y)];
     if (hi <= lo) continue;
     const int ilo = ws.row_ilo[static_cast<size_t>(y)], ihi = ws.row_ihi[static_cast<size_t>(y)];
     const int my = 2 * y + 1 - fy;
-    const int i0r = floor_div(my, 2 * fy);
+    const int i0r = ((my + 2 * fy) >> (by.log2_factor + 1)) - 1;  // floor(my / 2fy); my + 2 fy > 0
     const int wy = my - 2 * fy * i0r;
     const int i0 = std::clamp(i0r, 0, ny - 1), i1 = std::clamp(i0r + 1, 0, ny - 1);
     const uint16_t* H0 = hrow(i0, -1);
     const int s0 = cached[0] == i0 ? 0 : 1;
     const uint16_t* H1 = (wy == 0 || i1 == i0) ? H0 : hrow(i1, s0);
     uint8_t* rr = ws.redrow.data();
-    upsample_row_v(H0 + static_cast<size_t>(lo) * NW, H1 + static_cast<size_t>(lo) * NW, 2 * fy - wy, wy, rnd, sh + 2,
-                   rr + static_cast<size_t>(lo) * NW, (hi - lo) * NW);
-    composite_span<NC, PS>(base + static_cast<long>(y) * stride + wo, ws.alpha.data() + static_cast<size_t>(y) * pw, rr,
-                           keep, lo, ilo, ihi, hi);
+    const SpanPlan sp = plan_span(lo, ilo, ihi, hi, pw, blend_block<NW>());
+    uint8_t* d = base + static_cast<long>(y) * stride + wo;
+    const uint8_t* a = ws.alpha.data() + static_cast<size_t>(y) * pw;
+    // red into the row buffer for the blend ranges, straight into the frame for the put range (alpha 255)
+    auto sample = [&](int x0, int x1, uint8_t* out) FACEMASK_LAMBDA_INLINE {
+      if (small) {
+        upsample_row_v16(H0 + static_cast<size_t>(x0) * NW, H1 + static_cast<size_t>(x0) * NW, 2 * fy - wy, wy,
+                         static_cast<int>(rnd), sh + 2, out, (x1 - x0) * NW);
+      } else {
+        upsample_row_v(H0 + static_cast<size_t>(x0) * NW, H1 + static_cast<size_t>(x0) * NW, 2 * fy - wy, wy, rnd,
+                       sh + 2, out, (x1 - x0) * NW);
+      }
+    };
+    for (int k = 0; k < sp.nb; ++k) {
+      sample(sp.b0[k], sp.b1[k], rr + static_cast<size_t>(sp.b0[k]) * NW);
+      composite_row<NW, PS>(d + static_cast<long>(sp.b0[k]) * PS, a + sp.b0[k], rr + static_cast<size_t>(sp.b0[k]) * NW,
+                            keep, sp.b1[k] - sp.b0[k]);
+    }
+    if (sp.p1 > sp.p0) {
+      if (PS == NC) {
+        sample(sp.p0, sp.p1, d + static_cast<long>(sp.p0) * PS);
+      } else if (small) {
+        upsample_put4_v16(H0 + static_cast<size_t>(sp.p0) * NW, H1 + static_cast<size_t>(sp.p0) * NW, 2 * fy - wy, wy,
+                          static_cast<int>(rnd), sh + 2, d + static_cast<long>(sp.p0) * PS, keep, sp.p1 - sp.p0);
+      } else {
+        sample(sp.p0, sp.p1, rr + static_cast<size_t>(sp.p0) * NW);
+        put_masked4(d + static_cast<long>(sp.p0) * PS, rr + static_cast<size_t>(sp.p0) * NW, keep, sp.p1 - sp.p0);
+      }
+    }
+  }
+}
+
+// d[x * PS + c] = v[c] for the processed bytes c, x in [x0, x1) (the 4th byte of 4-byte pixels kept).
+template <int NW, int PS>
+FACEMASK_INLINE void fill_span(uint8_t* __restrict d, const uint8_t* v, const uint8_t* keep, int x0, int x1) {
+  uint8_t vv[NW], k[NW];
+  for (int c = 0; c < NW; ++c) {
+    vv[c] = static_cast<uint8_t>(v[c] & keep[c]);
+    k[c] = keep[c];
+  }
+  for (int x = x0; x < x1; ++x) {
+    for (int c = 0; c < NW; ++c) d[x * PS + c] = static_cast<uint8_t>((d[x * PS + c] & ~k[c]) | vv[c]);
   }
 }
 
 template <int NC, int PS>
-void process_plane_t(const ImageView& img, const FormatInfo& fi, int p, const RegionPlan& pl,
+FACEMASK_AVX2_CLONES void process_plane_t(const ImageView& img, const FormatInfo& fi, int p, const RegionPlan& pl,
                      const RedactParams& prm, Workspace& ws) {
   const PlaneLayout& L = fi.planes[p];
   const int sx = L.sub_x, sy = L.sub_y;
@@ -724,7 +1020,7 @@ void process_plane_t(const ImageView& img, const FormatInfo& fi, int p, const Re
   if (pw <= 0 || ph <= 0) return;
   const int key[6] = {px0, py0, pw, ph, sx, sy};
   if (!(ws.alpha_valid && std::equal(key, key + 6, ws.alpha_key))) {
-    ws.alpha_any = compute_alpha(pl, px0, py0, pw, ph, sx, sy, pl.feather_px, ws);
+    ws.alpha_any = compute_alpha(pl, px0, py0, pw, ph, sx, sy, pl.feather_px, ws, false);
     std::copy(key, key + 6, ws.alpha_key);
     ws.alpha_valid = true;
   }
@@ -759,15 +1055,11 @@ void process_plane_t(const ImageView& img, const FormatInfo& fi, int p, const Re
       const int ilo = ws.row_ilo[static_cast<size_t>(y)], ihi = ws.row_ihi[static_cast<size_t>(y)];
       const uint8_t* a = ws.alpha.data() + static_cast<size_t>(y) * pw;
       uint8_t* d = pix(0, y);
-      if (PS != NC) {  // whole span through the blend (keeps the 4th byte)
-        composite_row_const<NW, PS>(d + static_cast<long>(lo) * PS, a + lo, vm, keep, hi - lo);
-        continue;
+      const SpanPlan sp = plan_span(lo, ilo, ihi, hi, pw, blend_block<NW>());
+      for (int k = 0; k < sp.nb; ++k) {
+        composite_row_const<NW, PS>(d + static_cast<long>(sp.b0[k]) * PS, a + sp.b0[k], vm, keep, sp.b1[k] - sp.b0[k]);
       }
-      composite_row_const<NW, PS>(d + static_cast<long>(lo) * PS, a + lo, vm, keep, ilo - lo);
-      for (int x = ilo; x < ihi; ++x) {  // alpha 255: the colour itself
-        for (int c = 0; c < NW; ++c) d[x * PS + c] = vm[c];
-      }
-      composite_row_const<NW, PS>(d + static_cast<long>(ihi) * PS, a + ihi, vm, keep, hi - ihi);
+      fill_span<NW, PS>(d, vm, keep, sp.p0, sp.p1);  // alpha 255: the colour itself
     }
     return;
   }
@@ -796,10 +1088,7 @@ void process_plane_t(const ImageView& img, const FormatInfo& fi, int p, const Re
       const int cy1 = std::min(ph, cy0 + ch);
       // column sums of the band over every byte of the pixels (the unprocessed 4th byte is summed and ignored)
       std::fill(colsum, colsum + m, 0u);
-      for (int y = cy0; y < cy1; ++y) {
-        const uint8_t* __restrict row = pix(0, y) - wo;
-        for (int i = 0; i < m; ++i) colsum[i] += row[i];
-      }
+      for (int y = cy0; y < cy1; ++y) add_row_u32(colsum, pix(0, y) - wo, m);
       uint8_t* out = red + static_cast<size_t>(band) * pw * NW;
       for (int cx0 = 0; cx0 < pw; cx0 += cw) {
         const int cx1 = std::min(pw, cx0 + cw);
@@ -821,7 +1110,7 @@ void process_plane_t(const ImageView& img, const FormatInfo& fi, int p, const Re
     const int ilo = ws.row_ilo[static_cast<size_t>(y)], ihi = ws.row_ihi[static_cast<size_t>(y)];
     const uint8_t* a = ws.alpha.data() + static_cast<size_t>(y) * pw;
     const uint8_t* rr = red + static_cast<size_t>(y / red_rows_per_band) * pw * NW;
-    composite_span<NC, PS>(pix(0, y), a, rr, keep, lo, ilo, ihi, hi);
+    composite_planned<NC, PS>(pix(0, y), a, rr, keep, plan_span(lo, ilo, ihi, hi, pw, blend_block<NW>()));
   }
 }
 
@@ -851,7 +1140,7 @@ void draw_outline(const ImageView& img, const FormatInfo& fi, const RegionPlan& 
     const int px1 = std::min(plw, (x1 + sx - 1) / sx), py1 = std::min(plh, (y1 + sy - 1) / sy);
     const int pw = px1 - px0, ph = py1 - py0;
     if (pw <= 0 || ph <= 0) continue;
-    compute_alpha(pl, px0, py0, pw, ph, sx, sy, 2.f * static_cast<float>(sx), ws);
+    compute_alpha(pl, px0, py0, pw, ph, sx, sy, 2.f * static_cast<float>(sx), ws, true);
     uint8_t v[3];
     for (int c = 0; c < L.num_channels; ++c) {
       v[c] = fill_value(fi, L.comp[c], prm.outline_rgb[0], prm.outline_rgb[1], prm.outline_rgb[2]);
