@@ -129,6 +129,7 @@ inline
 #endif
 int64_t next_half_any(const uint16_t* p, int64_t k, int64_t n, int64_t step, uint16_t tb, uint16_t span) {
   if (step == 1) return next_half_impl<1>(p, k, n, step, tb, span);
+  if (step == 2) return next_half_impl<2>(p, k, n, step, tb, span);  // RetinaFace conf [N,2]
   if (step == 16) return next_half_impl<16>(p, k, n, step, tb, span);
   return next_half_impl<0>(p, k, n, step, tb, span);
 }
@@ -147,7 +148,11 @@ __attribute__((target("avx2"))) int64_t next_block_avx2(const float* p, int64_t 
 }
 __attribute__((target("avx2"))) int64_t next_half_avx2(const uint16_t* p, int64_t k, int64_t n, int64_t step,
                                                         uint16_t tb, uint16_t span) {
-  return next_half_any(p, k, n, step, tb, span);
+  // other strides: the baseline copy (the AVX2 compilation of the run-time stride loop was measured slower)
+  if (step == 1) return next_half_impl<1>(p, k, n, step, tb, span);
+  if (step == 2) return next_half_impl<2>(p, k, n, step, tb, span);
+  if (step == 16) return next_half_impl<16>(p, k, n, step, tb, span);
+  return next_half_generic(p, k, n, step, tb, span);
 }
 NextBlockFn pick_next_block() {
   __builtin_cpu_init();

@@ -122,7 +122,8 @@ uint16_t half_bits_at_least(float thr);
 /// Branch-free within a block; an AVX2 copy is picked at run time (decode.cpp).
 int64_t next_block_at_least(const float* p, int64_t k, int64_t n, float thr);
 
-/// The same for binary16 values p[k * step] (any stride; 1 and 16, the YOLOv5-Face rows, compiled as constants): a
+/// The same for binary16 values p[k * step] (any stride; 1, 2 and 16 (RetinaFace conf, YOLOv5-Face rows) compiled
+/// as constants): a
 /// value passes when (uint16_t)(bits - tb) <= span (see for_each_at_least).
 int64_t next_block_half_at_least(const uint16_t* p, int64_t k, int64_t n, int64_t step, uint16_t tb, uint16_t span);
 
