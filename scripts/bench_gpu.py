@@ -374,6 +374,15 @@ def main():
             r[f"items{ipb}_identical"] = bool(torch.equal(a, c))
             log(f"{fmt}: {ipb} items per block: kernel {r[f'kernel_only_us_items{ipb}']:.1f} us, identical "
                 f"{r[f'items{ipb}_identical']}")
+        os.environ["FACEMASK_CUDA_NOFUSE"] = "1"  # vertical passes in a phase of their own (one more grid barrier)
+        c = base.clone()
+        native.cuda_redact(c, fmt, regions, stream=stream)
+        kl = [native.cuda_redact(frames, fmt, regions, stream=stream, timing=True) for _ in range(20)]
+        del os.environ["FACEMASK_CUDA_NOFUSE"]
+        r["kernel_only_us_nofuse"] = statistics.median(k["kernel_us"] for k in kl)
+        r["nofuse_identical"] = bool(torch.equal(a, c))
+        log(f"{fmt}: vertical passes not fused (own phase): kernel {r['kernel_only_us_nofuse']:.1f} us, identical "
+            f"{r['nofuse_identical']}")
         os.environ["FACEMASK_CUDA_NOCLASSIFY"] = "1"  # region_alpha() at every pixel (the previous kernel's way)
         c = base.clone()
         native.cuda_redact(c, fmt, regions, stream=stream)

@@ -27,7 +27,7 @@ constexpr int kFillPixelsPerItem = 4096;
 
 // Work item kinds. Blur, per dependency wave: phase A kRows (a band of grid rows: decimation of the plane rect's
 // pixels into shared memory, 3 horizontal box passes, written to scratch grid L1), phase B kCols (a band of grid
-// columns of L1: 3 vertical box passes, written to scratch grid L), phase C kUpsample (a band of plane-rect rows:
+// columns of L1: 3 vertical box passes, written to scratch grid L), phase C kUpsample (every n-th plane-rect row:
 // bilinear sample of L, coverage, composite into the frame). Pixelate and fill: one phase per wave.
 enum ItemKind : int { kRows = 0, kCols = 1, kUpsample = 2, kPixelCell = 3, kFillRows = 4 };
 
@@ -49,6 +49,7 @@ struct DevPlaneJob {
   int fx, fy, lfx, lfy, nx, ny, cs, sp, gx, lgx;
   int rx, ry;
   unsigned mx, my;
+  int fuse, nitems_rows;  // vertical passes run by the block finishing the last of the nitems_rows row bands
   long long s0, s1;    // scratch offsets of the grid (L0, then L) and of the row-pass intermediate (large grids)
   int cw, chh, ncx;    // pixelate cell on this plane, cells across
   // Coverage pre-classification (ellipse plans only, cf != 0): q2 = normalised ellipse radius^2 computed with
@@ -73,6 +74,7 @@ struct KernelArgs {
   const DevItem* items;
   const Phase* phases;
   int* counters;  // one work counter per phase (zeroed by the upload): blocks fetch items dynamically
+  int* job_done;  // per job: row bands done (zeroed by the upload; fused vertical passes)
   uint8_t* scratch;
 };
 
@@ -162,7 +164,7 @@ __device__ __forceinline__ void box3_block(uint8_t* a, uint8_t* b, int n, int Lp
 
 // dst[a * dsa + b * dsb] = src[a * ssa + b * ssb] for a < na, b < nb (element type E), spread over the block with b
 // fastest (make b the contiguous index of the global side); kU independent loads per thread before the stores.
-template <typename E>
+template <typename E, bool kCG = false>  // kCG: loads bypass L1 (data other blocks wrote during this phase)
 __device__ __forceinline__ void copy2d(E* __restrict__ dst, int dsa, int dsb, const E* __restrict__ src, int ssa,
                                        int ssb, int na, int nb) {
   constexpr int kU = 8;
@@ -174,7 +176,7 @@ __device__ __forceinline__ void copy2d(E* __restrict__ dst, int dsa, int dsb, co
 #pragma unroll
     for (int u = 0; u < kU; ++u) {
       d[u] = a < na ? a * dsa + b * dsb : -1;
-      if (a < na) v[u] = src[a * ssa + b * ssb];
+      if (a < na) v[u] = kCG ? __ldcg(src + (a * ssa + b * ssb)) : src[a * ssa + b * ssb];
       b += stb;
       a += sta;
       if (b >= nb) {
@@ -186,6 +188,22 @@ __device__ __forceinline__ void copy2d(E* __restrict__ dst, int dsa, int dsb, co
     for (int u = 0; u < kU; ++u)
       if (d[u] >= 0) dst[d[u]] = v[u];
   }
+}
+
+// ---- phase B: vertical passes, per band of grid columns [a, a + n): L1 -> L (in L0's place) ----------------------
+template <typename E, bool kCG = false>
+__device__ void run_cols_t(const KernelArgs& k, const DevPlaneJob& j, const DevItem& it, uint8_t* smem) {
+  constexpr int CS = sizeof(E);
+  const int ny = j.ny, spe = j.sp / CS, C = it.n;
+  const int Lp = pad4(C * CS), Lpe = Lp / CS;
+  uint8_t* A = smem;
+  uint8_t* B = smem + ((ny * Lp + 15) & ~15);
+  const E* G1 = reinterpret_cast<const E*>(k.scratch + j.s1) + it.a;
+  E* G0 = reinterpret_cast<E*>(k.scratch + j.s0) + it.a;
+  copy2d<E, kCG>(reinterpret_cast<E*>(A), Lpe, 1, G1, spe, 1, ny, C);
+  __syncthreads();
+  box3_block(A, B, ny, Lp, j.ry, j.my);
+  copy2d<E>(G0, spe, 1, reinterpret_cast<const E*>(B), Lpe, 1, ny, C);
 }
 
 // ---- phase A: decimation + horizontal passes, per band of grid rows ---------------------------------------------
@@ -307,25 +325,23 @@ __device__ void run_rows_t(const KernelArgs& k, const DevPlaneJob& j, const DevI
   box3_block(A, B, nx, Lp, j.rx, j.mx);
   E* G1 = reinterpret_cast<E*>(k.scratch + j.s1) + static_cast<long long>(it.a) * (j.sp / CS);
   copy2d<E>(G1, j.sp / CS, 1, reinterpret_cast<const E*>(B), 1, Lpe, R, nx);
+  if (j.fuse) {
+    // The block that finishes a plane's last row band runs its vertical passes at once (whole grid in shared
+    // memory), so phase B needs no grid barrier: release (fence, then count), acquire (fence, L2-only loads).
+    __shared__ int s_last;
+    __threadfence();
+    __syncthreads();
+    if (threadIdx.x == 0) s_last = atomicAdd(k.job_done + it.job, 1) == j.nitems_rows - 1;
+    __syncthreads();
+    if (s_last) {
+      __threadfence();
+      const DevItem all{it.job, kCols, 0, nx};
+      run_cols_t<E, true>(k, j, all, smem);
+    }
+  }
 }
 
-// ---- phase B: vertical passes, per band of grid columns [a, a + n): L1 -> L (in L0's place) ----------------------
-template <typename E>
-__device__ void run_cols_t(const KernelArgs& k, const DevPlaneJob& j, const DevItem& it, uint8_t* smem) {
-  constexpr int CS = sizeof(E);
-  const int ny = j.ny, spe = j.sp / CS, C = it.n;
-  const int Lp = pad4(C * CS), Lpe = Lp / CS;
-  uint8_t* A = smem;
-  uint8_t* B = smem + ((ny * Lp + 15) & ~15);
-  const E* G1 = reinterpret_cast<const E*>(k.scratch + j.s1) + it.a;
-  E* G0 = reinterpret_cast<E*>(k.scratch + j.s0) + it.a;
-  copy2d<E>(reinterpret_cast<E*>(A), Lpe, 1, G1, spe, 1, ny, C);
-  __syncthreads();
-  box3_block(A, B, ny, Lp, j.ry, j.my);
-  copy2d<E>(G0, spe, 1, reinterpret_cast<const E*>(B), Lpe, 1, ny, C);
-}
-
-// ---- phase C: bilinear upsampling + coverage + composite, per band of plane-rect rows ------------------------------
+// ---- phase C: bilinear upsampling + coverage + composite, per set of plane-rect rows --------------------------------
 // 1. Per row, the spans of the ellipse pre-classification in local x: [lo_o, hi_o) may be covered (outside it a8 == 0
 //    for sure: untouched, not loaded), [lo_i, hi_i) is sure inside (a8 == 255: out = red, the source is not loaded),
 //    the rest of [lo_o, hi_o) is the feather ramp (region_alpha() evaluated). The spans solve the quadratic
@@ -383,7 +399,9 @@ template <int NCH>
 __device__ void run_upsample_t(const KernelArgs& k, const DevPlaneJob& j, const DevItem& it, uint8_t* smem) {
   using E = typename std::conditional<NCH == 1, uint8_t, typename std::conditional<NCH == 2, uint16_t, unsigned>::type>::type;
   using V = typename std::conditional<NCH == 1, uint16_t, typename std::conditional<NCH == 2, unsigned, uint2>::type>::type;
-  const int R = it.n, nx = j.nx, nx1 = j.nx - 1, ny1 = j.ny - 1;
+  // Rows it.a, it.a + rs, it.a + 2 rs, ... (rs = it.n): every item of a region plane gets a like mix of ramp-heavy
+  // (top, bottom) and mostly-inside rows, so items cost about the same.
+  const int rs = it.n, R = (j.h - it.a + rs - 1) / rs, nx = j.nx, nx1 = j.nx - 1, ny1 = j.ny - 1;
   RegionPlan* splan = reinterpret_cast<RegionPlan*>(smem);  // the plan, read by region_alpha() on ramp pixels
   int* spans = reinterpret_cast<int*>(smem + kPlanBytes);
   V* vrow = reinterpret_cast<V*>(smem + kPlanBytes + ((R * 16 + 15) & ~15));
@@ -399,7 +417,7 @@ __device__ void run_upsample_t(const KernelArgs& k, const DevPlaneJob& j, const 
   const bool soft = gp.kind == 1 && !ellipse_empty(gp.ellipse) && gp.feather_px > 0.f && std::isfinite(gp.feather_px);
   const Ellipse el = gp.ellipse;
   const float eca = gp.ca, esa = gp.sa, efp = gp.feather_px;
-  for (int r = threadIdx.x; r < R; r += blockDim.x) row_spans(j, j.y0 + it.a + r, spans + 4 * r);
+  for (int r = threadIdx.x; r < R; r += blockDim.x) row_spans(j, j.y0 + it.a + r * rs, spans + 4 * r);
   {
     const int fy = j.fy, ly1 = j.lfy + 1, spe = j.sp / static_cast<int>(sizeof(E));
     const E* grid = reinterpret_cast<const E*>(k.scratch + j.s0);
@@ -413,7 +431,7 @@ __device__ void run_upsample_t(const KernelArgs& k, const DevPlaneJob& j, const 
       for (int q = 0; q < kU; ++q) {
         d[q] = -1;
         if (r < R) {
-          const int my = 2 * (it.a + r) + 1 - fy, i0 = my >> ly1;  // floor division
+          const int my = 2 * (it.a + r * rs) + 1 - fy, i0 = my >> ly1;  // floor division
           wy[q] = my - (i0 << ly1);
           const int ia = min(max(i0, 0), ny1), ib = min(max(i0 + 1, 0), ny1);
           la[q] = grid[ia * spe + cj];
@@ -473,7 +491,7 @@ __device__ void run_upsample_t(const KernelArgs& k, const DevPlaneJob& j, const 
   for (int r = threadIdx.x >> 5; r < R; r += nw) {
     const int lo_o = spans[4 * r], lo_i = spans[4 * r + 1], hi_i = spans[4 * r + 2], hi_o = spans[4 * r + 3];
     const V* vr = vrow + r * nx;
-    const int Y = j.y0 + it.a + r;
+    const int Y = j.y0 + it.a + r * rs;
     uint8_t* rowp = j.base + static_cast<long long>(Y) * j.pstride + static_cast<long long>(j.x0) * ps;
     for (int x = lo_i + lane; x < hi_i; x += 32) {
       const unsigned v = up(vr, x);
@@ -985,8 +1003,11 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   std::vector<std::vector<DevItem>> phase_items(static_cast<size_t>(num_waves) * kPhasesPerWave);
   const double target_items = items_per_block * resident * num_waves;
   const double px_per_item = std::max(1024.0, dec_pixels / target_items);
+  // Tuning knob (benchmarks): FACEMASK_CUDA_NOFUSE=1 runs every plane's vertical passes in phase B.
+  const char* nf = std::getenv("FACEMASK_CUDA_NOFUSE");
+  const bool no_fuse = nf && std::strcmp(nf, "1") == 0;
   for (size_t jid = 0; jid < jobs.size(); ++jid) {
-    const DevPlaneJob& j = jobs[jid];
+    const DevPlaneJob j = jobs[jid];
     const int id = static_cast<int>(jid), base = job_wave[jid] * kPhasesPerWave;
     if (blur) {
       // A: R grid rows per item (about px_per_item pixels read), whole 32-bit lane words (R a multiple of 4 / cs),
@@ -997,10 +1018,15 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
       R = std::min(std::max(1, (R + q - 1) / q * q), std::max(1, std::min(j.ny, 256)));
       while (R > 1 && !fits_rows(R)) --R;
       for (int a = 0; a < j.ny; a += R) phase_items[base].push_back({id, kRows, a, std::min(R, j.ny - a)});
-      // B: bands of at most 64 lane bytes of grid columns.
-      int C = std::max(1, 64 / j.cs);
-      while (C > 1 && 2 * ((j.ny * pad4(C * j.cs) + 15) & ~15) > kSmemBytes) --C;
-      for (int a = 0; a < j.nx; a += C) phase_items[base + 1].push_back({id, kCols, a, std::min(C, j.nx - a)});
+      jobs[jid].nitems_rows = (j.ny + R - 1) / R;
+      // B: fused into A (the whole grid's columns fit in shared memory) or bands of at most 64 lane bytes of grid
+      // columns in a phase of their own.
+      jobs[jid].fuse = !no_fuse && 2 * ((j.ny * pad4(j.nx * j.cs) + 15) & ~15) <= kSmemBytes;
+      if (!jobs[jid].fuse) {
+        int C = std::max(1, 64 / j.cs);
+        while (C > 1 && 2 * ((j.ny * pad4(C * j.cs) + 15) & ~15) > kSmemBytes) --C;
+        for (int a = 0; a < j.nx; a += C) phase_items[base + 1].push_back({id, kCols, a, std::min(C, j.nx - a)});
+      }
       // C: about px_per_item pixels per item; shared: the plan, 4 span ints per row and a row of V per row.
       const int vbytes = j.nch == 3 ? 8 : 2 * j.nch;
       auto fits_up = [&](int n) {
@@ -1013,7 +1039,8 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
                  " is too wide for the CUDA kernel's shared memory";
         return false;
       }
-      for (int a = 0; a < j.h; a += rows) phase_items[base + 2].push_back({id, kUpsample, a, std::min(rows, j.h - a)});
+      const int nitems = (j.h + rows - 1) / rows;  // item i: rows i, i + nitems, ... (at most `rows` of them)
+      for (int a = 0; a < nitems; ++a) phase_items[base + 2].push_back({id, kUpsample, a, nitems});
     } else if (params.mode == RedactMode::kPixelate) {
       const int ncy = (j.h + j.chh - 1) / j.chh;
       for (int c = 0; c < j.ncx * ncy; ++c) phase_items[base].push_back({id, kPixelCell, c, 1});
@@ -1030,7 +1057,7 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
     switch (t.kind) {
       case kRows: return static_cast<long long>(t.n) * jj.fy * jj.w;
       case kCols: return static_cast<long long>(t.n) * jj.ny;
-      case kUpsample: return static_cast<long long>(t.n) * jj.w;
+      case kUpsample: return static_cast<long long>((jj.h - t.a + t.n - 1) / t.n) * jj.w;
       default: return static_cast<long long>(t.n) * jj.w;
     }
   };
@@ -1056,7 +1083,8 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   const size_t off_items = align16(off_plans + plans.size() * sizeof(RegionPlan));
   const size_t off_phases = align16(off_items + items.size() * sizeof(DevItem));
   const size_t off_counters = align16(off_phases + phases.size() * sizeof(Phase));
-  const size_t off_masks = align16(off_counters + phases.size() * sizeof(int));
+  const size_t off_done = align16(off_counters + phases.size() * sizeof(int));
+  const size_t off_masks = align16(off_done + jobs.size() * sizeof(int));
   const size_t total = align16(off_masks + mask_floats * sizeof(float));
   st.upload_bytes = total;
   st.scratch_bytes = static_cast<size_t>(scratch_bytes);
@@ -1083,6 +1111,7 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   std::memcpy(hs + off_items, items.data(), items.size() * sizeof(DevItem));
   std::memcpy(hs + off_phases, phases.data(), phases.size() * sizeof(Phase));
   std::memset(hs + off_counters, 0, phases.size() * sizeof(int));
+  std::memset(hs + off_done, 0, jobs.size() * sizeof(int));
 
   cudaError_t e = cudaMemcpyAsync(sl.arena, hs, total, cudaMemcpyHostToDevice, stream);
   if (e != cudaSuccess) {
@@ -1096,6 +1125,7 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   ka.items = reinterpret_cast<const DevItem*>(sl.arena + off_items);
   ka.phases = reinterpret_cast<const Phase*>(sl.arena + off_phases);
   ka.counters = reinterpret_cast<int*>(sl.arena + off_counters);
+  ka.job_done = reinterpret_cast<int*>(sl.arena + off_done);
   ka.scratch = sl.scratch;
   if (timing_) cudaEventRecord(m.t0, stream);
   int nphases = static_cast<int>(phases.size());
