@@ -335,6 +335,7 @@ def main():
     regions = regions_for(faces)
     stream = torch.cuda.current_stream().cuda_stream
     rows = []
+    npp_inputs = []
     for fmt in ("NV12", "RGBA"):
         shape = (N, H, W, 4) if fmt == "RGBA" else (N, H * 3 // 2, W)
         host = np.random.default_rng(1).integers(0, 256, size=shape, dtype=np.uint8)
@@ -354,7 +355,7 @@ def main():
         r["host_us"] = statistics.median(k["host_us"] for k in kt)
         log(f"{fmt}: kernel only (events around the launch) {r['kernel_only_us']:.1f} us; C++ host planning + enqueue "
             f"{r['host_us']:.1f} us")
-        # Uncapped variant (FACEMASK_CUDA_OCC=1, 1 block/SM) vs the default (capped to 2 blocks/SM): same bytes.
+        # Uncapped variant (FACEMASK_CUDA_OCC=1: 256 threads, 1 block/SM) vs the default (256 threads, 2 blocks/SM).
         base = frames.clone()
         a, b = base.clone(), base.clone()
         native.cuda_redact(a, fmt, regions, stream=stream)
@@ -363,7 +364,7 @@ def main():
         kt4 = [native.cuda_redact(frames, fmt, regions, stream=stream, timing=True) for _ in range(20)]
         del os.environ["FACEMASK_CUDA_OCC"]
         r["kernel_only_us_occ1"] = statistics.median(k["kernel_us"] for k in kt4)
-        for ipb in ("1", "4"):  # work items per resident block in the decimation / upsampling phases (default 2)
+        for ipb in ("2", "4"):  # work items per resident block in the decimation / upsampling phases (default 1)
             os.environ["FACEMASK_CUDA_ITEMS"] = ipb
             c = base.clone()
             native.cuda_redact(c, fmt, regions, stream=stream)
@@ -373,6 +374,15 @@ def main():
             r[f"items{ipb}_identical"] = bool(torch.equal(a, c))
             log(f"{fmt}: {ipb} items per block: kernel {r[f'kernel_only_us_items{ipb}']:.1f} us, identical "
                 f"{r[f'items{ipb}_identical']}")
+        os.environ["FACEMASK_CUDA_NOFUSE"] = "1"  # vertical passes in a phase of their own (one more grid barrier)
+        c = base.clone()
+        native.cuda_redact(c, fmt, regions, stream=stream)
+        kl = [native.cuda_redact(frames, fmt, regions, stream=stream, timing=True) for _ in range(20)]
+        del os.environ["FACEMASK_CUDA_NOFUSE"]
+        r["kernel_only_us_nofuse"] = statistics.median(k["kernel_us"] for k in kl)
+        r["nofuse_identical"] = bool(torch.equal(a, c))
+        log(f"{fmt}: vertical passes not fused (own phase): kernel {r['kernel_only_us_nofuse']:.1f} us, identical "
+            f"{r['nofuse_identical']}")
         os.environ["FACEMASK_CUDA_NOCLASSIFY"] = "1"  # region_alpha() at every pixel (the previous kernel's way)
         c = base.clone()
         native.cuda_redact(c, fmt, regions, stream=stream)
@@ -389,14 +399,16 @@ def main():
             r[f"kernel_only_us_phases{nph}"] = statistics.median(k["kernel_us"] for k in kl)
         log(f"{fmt}: first n phases (n = 0..3): " +
             ", ".join("%.1f" % r[f"kernel_only_us_phases{n}"] for n in range(4)) + " us")
-        os.environ["FACEMASK_CUDA_OCC"] = "4"  # variant register-capped for 4 blocks per SM
-        c = base.clone()
-        native.cuda_redact(c, fmt, regions, stream=stream)
-        kl = [native.cuda_redact(frames, fmt, regions, stream=stream, timing=True) for _ in range(20)]
-        del os.environ["FACEMASK_CUDA_OCC"]
-        r["kernel_only_us_occ4"] = statistics.median(k["kernel_us"] for k in kl)
-        r["occ4_identical"] = bool(torch.equal(a, c))
-        log(f"{fmt}: 4-blocks/SM variant: kernel {r['kernel_only_us_occ4']:.1f} us, identical {r['occ4_identical']}")
+        for occ in ("4", "8"):  # kernel variants: 128 threads x 4 or 8 blocks/SM (default 256 threads x 2 blocks/SM)
+            os.environ["FACEMASK_CUDA_OCC"] = occ
+            c = base.clone()
+            native.cuda_redact(c, fmt, regions, stream=stream)
+            kl = [native.cuda_redact(frames, fmt, regions, stream=stream, timing=True) for _ in range(20)]
+            del os.environ["FACEMASK_CUDA_OCC"]
+            r[f"kernel_only_us_occ{occ}"] = statistics.median(k["kernel_us"] for k in kl)
+            r[f"occ{occ}_identical"] = bool(torch.equal(a, c))
+            log(f"{fmt}: variant OCC={occ}: kernel {r[f'kernel_only_us_occ{occ}']:.1f} us, identical "
+                f"{r[f'occ{occ}_identical']}")
         r["occ1_identical"] = bool(torch.equal(a, b))
         log(f"{fmt}: uncapped variant kernel {r['kernel_only_us_occ1']:.1f} us, identical output {r['occ1_identical']}")
         ours, ts = time_cuda(lambda: native.cuda_redact(frames, fmt, regions, stream=stream, synchronize=False),
@@ -420,6 +432,12 @@ def main():
             r["torch_error"] = repr(e)
         log(f"{fmt}: torch per-face prototype {r.get('torch_us', float('nan')):.1f} us {r.get('torch_error', '')}")
 
+        res["formats"][fmt] = r
+        rows.append((fmt, r))
+        npp_inputs.append((fmt, r, frames, plans))
+
+    # NPP last (after every measurement of ours): an NPP failure that poisons the CUDA context loses nothing else.
+    for fmt, r, frames, plans in npp_inputs:
         if npp_lib is not None:
             try:
                 run, note = npp_per_roi(npp_lib, frames, fmt, plans)
@@ -434,8 +452,6 @@ def main():
         else:
             r["npp_error"] = npp_where
         log(f"{fmt}: NPP per ROI {r.get('npp_us', float('nan')):.1f} us {r.get('npp_error', r.get('npp_note', ''))}")
-        res["formats"][fmt] = r
-        rows.append((fmt, r))
 
     log("\n| format | kernel us | ours us/batch | torch per-face us | x | NPP per-ROI us | x | bound us | bound+launch | "
         "kernel/(bound+launch) | ours/(bound+launch) |")

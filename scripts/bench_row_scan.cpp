@@ -3,6 +3,8 @@
 // (1.61 MB). Times the scan as csrc/core/decode_internal.hpp for_each_at_least does it (blocks of 32 strided loads,
 // branch-free "any?" test) against variants: software prefetch 8/32/64 rows ahead, a 4-accumulator max, the bare
 // one-load-per-line loop (the floor) and a sequential read of all 1.61 MB; hot, and with L2 evicted before each call.
+// Second part: the contiguous 160x160 float32 heatmap of CenterFace at 640x640 (100 KB): the block scan of
+// next_block_at_least (decode.cpp) in its baseline (SSE2) and AVX2 copies against a plain AVX2 read of the map.
 // Standalone (no project code; the scan is re-stated here to compare variants side by side):
 //   g++ -std=c++17 -O3 -DNDEBUG scripts/bench_row_scan.cpp -o /tmp/bench_row_scan && /tmp/bench_row_scan
 #include <algorithm>
@@ -17,6 +19,22 @@ static const long kStep = 16;  // floats per row
 
 // as for_each_at_least (float32, strided column)
 __attribute__((noinline)) long scan_current(const float* p, float thr) {
+  long hits = 0, k = 0;
+  for (; k + 32 <= N; k += 32) {
+    const float* q = p + 4 + k * kStep;
+    int any = 0;
+    for (int j = 0; j < 32; ++j) any |= static_cast<int>(q[j * kStep] >= thr);
+    if (!any) continue;
+    for (int j = 0; j < 32; ++j)
+      if (q[j * kStep] >= thr) ++hits;
+  }
+  for (; k < N; ++k)
+    if (p[4 + k * kStep] >= thr) ++hits;
+  return hits;
+}
+
+// the same loop compiled for AVX2 (the decoders pick AVX2 copies for contiguous and float16 scans)
+__attribute__((noinline, target("avx2"))) long scan_current_avx2(const float* p, float thr) {
   long hits = 0, k = 0;
   for (; k + 32 <= N; k += 32) {
     const float* q = p + 4 + k * kStep;
@@ -85,6 +103,36 @@ __attribute__((noinline)) float read_all(const float* p) {
   return t;
 }
 
+
+// ---- contiguous heatmap (CenterFace 640x640: 160x160 float32, 100 KB) ----
+static const long HM = 160 * 160;
+
+template <int B>
+static inline __attribute__((always_inline)) long hm_blocks(const float* p, float thr) {
+  long hits = 0, k = 0;
+  for (; k + B <= HM; k += B) {
+    const float* q = p + k;
+    int any = 0;
+    for (int j = 0; j < B; ++j) any |= static_cast<int>(q[j] >= thr);
+    if (!any) continue;
+    for (int j = 0; j < B; ++j)
+      if (q[j] >= thr) ++hits;
+  }
+  for (; k < HM; ++k)
+    if (p[k] >= thr) ++hits;
+  return hits;
+}
+__attribute__((noinline)) long hm_scan_sse2(const float* p, float thr) { return hm_blocks<32>(p, thr); }
+__attribute__((noinline, target("avx2"))) long hm_scan_avx2(const float* p, float thr) { return hm_blocks<32>(p, thr); }
+__attribute__((noinline, target("avx2"))) float hm_read_avx2(const float* p) {  // every float read once: the floor
+  float s[32] = {0};
+  for (long i = 0; i + 32 <= HM; i += 32)
+    for (int j = 0; j < 32; ++j) s[j] += p[i + j];
+  float t = 0;
+  for (float v : s) t += v;
+  return t;
+}
+
 static std::vector<char> junk(8 << 20);
 static bool g_cold = false;
 
@@ -114,6 +162,7 @@ int main() {
     g_cold = pass == 1;
     std::printf("--- %s\n", g_cold ? "L2 evicted before each call (8 MB touched)" : "hot");
     std::printf("current scan (for_each_at_least)  %6.2f us\n", median_us([&] { sink = scan_current(p, 0.5f); }));
+    std::printf("current scan, AVX2 copy           %6.2f us\n", median_us([&] { sink = scan_current_avx2(p, 0.5f); }));
     std::printf("prefetch 8 rows ahead             %6.2f us\n", median_us([&] { sink = scan_prefetch<8>(p, 0.5f); }));
     std::printf("prefetch 32 rows ahead            %6.2f us\n", median_us([&] { sink = scan_prefetch<32>(p, 0.5f); }));
     std::printf("prefetch 64 rows ahead            %6.2f us\n", median_us([&] { sink = scan_prefetch<64>(p, 0.5f); }));
@@ -122,6 +171,18 @@ int main() {
     std::printf("one load per row (floor)          %6.2f us = %.0f GB/s of lines\n", floor_us, N * 64 / floor_us / 1e3);
     std::printf("sequential read of all 1.61 MB    %6.2f us\n", median_us([&] { fsink = read_all(p); }));
   }
+  float* hm = static_cast<float*>(std::aligned_alloc(64, HM * sizeof(float)));
+  for (long i = 0; i < HM; ++i) hm[i] = (std::rand() % 1000) / 2500.f;  // background < 0.4: no candidate
+  std::printf("heatmap 160x160 float32 (%.0f KB), no candidate; median of 300 calls\n", HM * 4 / 1e3);
+  for (int pass = 0; pass < 2; ++pass) {
+    g_cold = pass == 1;
+    std::printf("--- %s\n", g_cold ? "L2 evicted before each call (8 MB touched)" : "hot");
+    std::printf("block scan, baseline (SSE2)       %6.2f us\n", median_us([&] { sink = hm_scan_sse2(hm, 0.5f); }));
+    std::printf("block scan, AVX2                  %6.2f us\n", median_us([&] { sink = hm_scan_avx2(hm, 0.5f); }));
+    const double t = median_us([&] { fsink = hm_read_avx2(hm); });
+    std::printf("plain AVX2 read (floor)           %6.2f us = %.0f GB/s\n", t, HM * 4 / t / 1e3);
+  }
+  std::free(hm);
   (void)sink;
   (void)fsink;
   std::free(p);

@@ -458,3 +458,23 @@ def test_decimated_blur_matches_oracle(native, gpu):
         planes, cpu, got, _ = run_both(native, dev, fmt, w, h, BIG_FACES, rng, **kw)
         want = orc.redact(planes, fmt, w, h, BIG_FACES, **kw)
         assert_close(got, want, f"{fmt} vs numpy oracle")
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("fmt", ["RGBA", "NV12"])
+def test_unfused_vertical_passes_byte_identical(native, gpu, fmt, monkeypatch):
+    """Small grids normally get their vertical passes from the block that finishes the last row band (no grid
+    barrier); FACEMASK_CUDA_NOFUSE=1 runs them as a phase of their own, also in one launch per phase."""
+    dev = Dev(gpu)
+    monkeypatch.setenv("FACEMASK_CUDA_NOFUSE", "1")
+    rng = np.random.default_rng(41)
+    w, h = 640, 360
+    planes = orc.random_planes(fmt, w, h, rng)
+    cpu = [p.copy() for p in planes]
+    native.redact(cpu, fmt, w, h, BIG_FACES, mode="blur", shape="oval")
+    for multi in (False, True):
+        d = dev.put(planes_to_frame(planes, fmt, w, h)[None])
+        native.cuda_redact(d, fmt, regions_of(BIG_FACES), mode="blur", shape="oval", multi_launch=multi)
+        got = frame_to_planes(dev.get(d)[0], fmt, w, h)
+        for p, (g, e) in enumerate(zip(got, cpu)):
+            assert (g == e).all(), f"{fmt} multi_launch={multi} plane {p}: {(g != e).sum()} bytes differ"

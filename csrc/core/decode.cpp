@@ -86,7 +86,8 @@ float half_to_float(uint16_t h) {
 
 namespace {
 
-// next_block_at_least, written once and compiled for the baseline and AVX2 (compares and ors only: same result).
+// next_block_at_least / next_block_half_at_least, written once and compiled for the baseline and AVX2 (compares
+// and ors only: same result).
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((always_inline)) inline
 #else
@@ -103,20 +104,67 @@ int64_t next_block_impl(const float* p, int64_t k, int64_t n, float thr) {
   return k;
 }
 
+template <int64_t S>  // S > 0: the stride as a constant; 0: `step`
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((always_inline)) inline
+#else
+inline
+#endif
+int64_t next_half_impl(const uint16_t* p, int64_t k, int64_t n, int64_t step, uint16_t tb, uint16_t span) {
+  constexpr int64_t kBlock = 32;
+  const int64_t st = S > 0 ? S : step;
+  for (; k + kBlock <= n; k += kBlock) {
+    const uint16_t* q = p + k * st;
+    unsigned any = 0;
+    for (int64_t j = 0; j < kBlock; ++j) any |= static_cast<unsigned>(static_cast<uint16_t>(q[j * st] - tb) <= span);
+    if (any) return k;
+  }
+  return k;
+}
+
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((always_inline)) inline
+#else
+inline
+#endif
+int64_t next_half_any(const uint16_t* p, int64_t k, int64_t n, int64_t step, uint16_t tb, uint16_t span) {
+  if (step == 1) return next_half_impl<1>(p, k, n, step, tb, span);
+  if (step == 2) return next_half_impl<2>(p, k, n, step, tb, span);  // RetinaFace conf [N,2]
+  if (step == 16) return next_half_impl<16>(p, k, n, step, tb, span);
+  return next_half_impl<0>(p, k, n, step, tb, span);
+}
+
 int64_t next_block_generic(const float* p, int64_t k, int64_t n, float thr) { return next_block_impl(p, k, n, thr); }
+int64_t next_half_generic(const uint16_t* p, int64_t k, int64_t n, int64_t step, uint16_t tb, uint16_t span) {
+  return next_half_any(p, k, n, step, tb, span);
+}
 
 using NextBlockFn = int64_t (*)(const float*, int64_t, int64_t, float);
+using NextHalfFn = int64_t (*)(const uint16_t*, int64_t, int64_t, int64_t, uint16_t, uint16_t);
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__)) && !defined(__AVX2__)
 __attribute__((target("avx2"))) int64_t next_block_avx2(const float* p, int64_t k, int64_t n, float thr) {
   return next_block_impl(p, k, n, thr);
 }
+__attribute__((target("avx2"))) int64_t next_half_avx2(const uint16_t* p, int64_t k, int64_t n, int64_t step,
+                                                        uint16_t tb, uint16_t span) {
+  // other strides: the baseline copy (the AVX2 compilation of the run-time stride loop was measured slower)
+  if (step == 1) return next_half_impl<1>(p, k, n, step, tb, span);
+  if (step == 2) return next_half_impl<2>(p, k, n, step, tb, span);
+  if (step == 16) return next_half_impl<16>(p, k, n, step, tb, span);
+  return next_half_generic(p, k, n, step, tb, span);
+}
 NextBlockFn pick_next_block() {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx2") ? next_block_avx2 : next_block_generic;
 }
+NextHalfFn pick_next_half() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") ? next_half_avx2 : next_half_generic;
+}
 #else
 NextBlockFn pick_next_block() { return next_block_generic; }
+NextHalfFn pick_next_half() { return next_half_generic; }
 #endif
 
 }  // namespace
@@ -124,6 +172,11 @@ NextBlockFn pick_next_block() { return next_block_generic; }
 int64_t next_block_at_least(const float* p, int64_t k, int64_t n, float thr) {
   static const NextBlockFn fn = pick_next_block();
   return fn(p, k, n, thr);
+}
+
+int64_t next_block_half_at_least(const uint16_t* p, int64_t k, int64_t n, int64_t step, uint16_t tb, uint16_t span) {
+  static const NextHalfFn fn = pick_next_half();
+  return fn(p, k, n, step, tb, span);
 }
 
 uint16_t half_bits_at_least(float thr) {

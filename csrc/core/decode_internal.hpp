@@ -122,6 +122,11 @@ uint16_t half_bits_at_least(float thr);
 /// Branch-free within a block; an AVX2 copy is picked at run time (decode.cpp).
 int64_t next_block_at_least(const float* p, int64_t k, int64_t n, float thr);
 
+/// The same for binary16 values p[k * step] (any stride; 1, 2 and 16 (RetinaFace conf, YOLOv5-Face rows) compiled
+/// as constants): a
+/// value passes when (uint16_t)(bits - tb) <= span (see for_each_at_least).
+int64_t next_block_half_at_least(const uint16_t* p, int64_t k, int64_t n, int64_t step, uint16_t tb, uint16_t span);
+
 template <class Fn>
 void for_each_at_least(const Reader& r, int64_t begin, int64_t n, int64_t step, float thr, Fn&& fn) {
   // Contiguous maps are scanned in blocks of 32 with a branch-free (vectorisable) "any candidate?" test first, so an
@@ -134,14 +139,13 @@ void for_each_at_least(const Reader& r, int64_t begin, int64_t n, int64_t step, 
     const uint16_t span = static_cast<uint16_t>(0x7C00 - tb);
     auto pass = [&](uint16_t b) { return static_cast<uint16_t>(b - tb) <= span; };
     int64_t k = 0;
-    for (; k + kBlock <= n; k += kBlock) {
+    for (;;) {
+      k = next_block_half_at_least(p + begin, k, n, step, tb, span);
+      if (k + kBlock > n) break;
       const uint16_t* q = p + begin + k * step;
-      unsigned any = 0;
-      for (int64_t j = 0; j < kBlock; ++j)
-        any |= static_cast<unsigned>(static_cast<uint16_t>(q[j * step] - tb) <= span);
-      if (!any) continue;
       for (int64_t j = 0; j < kBlock; ++j)
         if (pass(q[j * step])) fn(k + j);
+      k += kBlock;
     }
     for (int64_t i = begin + k * step; k < n; ++k, i += step)
       if (pass(p[i])) fn(k);

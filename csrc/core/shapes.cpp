@@ -37,7 +37,13 @@ Ellipse box_ellipse(const Detection& d, float margin) {
   return scaled(e, margin);
 }
 
-Ellipse fit_face_oval(const Detection& d, float margin) {
+namespace {
+
+// fit_face_oval, also returning cos and sin of the final angle (*cs, *sn: exactly std::cos / std::sin of it, with
+// cos(0) = 1 and sin(0) = 0), so rasterize_face_oval does not compute them twice.
+Ellipse fit_face_oval_cs(const Detection& d, float margin, float* cs, float* sn) {
+  *cs = 1.f;
+  *sn = 0.f;
   if (!box_ok(d)) return Ellipse{};
   Ellipse base = box_ellipse(d, 1.f);
   const int n = d.num_landmarks;
@@ -83,6 +89,8 @@ Ellipse fit_face_oval(const Detection& d, float margin) {
       rx = std::sqrt(rx2);
       ry = std::sqrt(ry2);
       ang = theta;
+      *cs = c;
+      *sn = s;
     }
   }
 
@@ -107,6 +115,13 @@ Ellipse fit_face_oval(const Detection& d, float margin) {
   e.ry = ry;
   e.angle = ang;
   return scaled(e, margin);
+}
+
+}  // namespace
+
+Ellipse fit_face_oval(const Detection& d, float margin) {
+  float c, s;
+  return fit_face_oval_cs(d, margin, &c, &s);
 }
 
 RectF ellipse_bounds(const Ellipse& e, float grow) {
@@ -303,7 +318,8 @@ void rasterize_face_oval(const Detection& d, int mask_w, int mask_h, float* out)
     std::fill(out, out + n, 0.f);
     return;
   }
-  const Ellipse e = fit_face_oval(d, 1.f);
+  float c, s;  // cos, sin of e.angle as ellipse_alpha computes them (std::cos, std::sin; exactly 1, 0 for angle 0)
+  const Ellipse e = fit_face_oval_cs(d, 1.f, &c, &s);
   if (ellipse_empty(e)) {
     std::fill(out, out + n, 0.f);
     return;
@@ -311,8 +327,6 @@ void rasterize_face_oval(const Detection& d, int mask_w, int mask_h, float* out)
   const float w = d.x2 - d.x1, h = d.y2 - d.y1;
   const float cw = w / mask_w, ch = h / mask_h;
   const float feather = std::max(cw, ch);
-  // cos, sin as ellipse_alpha computes them (cos(+-0) = 1 and sin(+-0) = +-0 exactly: no libm call for upright ovals)
-  const float c = e.angle == 0.f ? 1.f : std::cos(e.angle), s = e.angle == 0.f ? e.angle : std::sin(e.angle);
   if (!(feather > 0.f) || !std::isfinite(feather)) {  // hard edge (a box far below a float ulp per cell)
     for (int i = 0; i < mask_h; ++i) {
       const float y = d.y1 + (i + 0.5f) * ch;

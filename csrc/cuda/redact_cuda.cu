@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "core/formats.hpp"
@@ -21,24 +22,22 @@ namespace facemask {
 namespace cuda {
 namespace {
 
-constexpr int kThreads = 256;                // threads per block
 constexpr int kSmemBytes = 48 * 1024 - 256;  // dynamic shared memory per block (+ static: under the 48 KB no-opt-in limit)
 constexpr int kFillPixelsPerItem = 4096;
 
-// Work item kinds. Blur, per dependency wave: phase A kDecimate (cell averages of the plane rect -> scratch grid
-// L0), phase B kCascade (whole grid in shared memory: 3 horizontal + 3 vertical box passes, L written over L0) or,
-// for grids too large for shared memory, kCascRows (horizontal passes on bands of grid rows, L0 -> L1) then, one
-// phase later, kCascCols (vertical passes on bands of grid columns, L1 -> L0); phase C kUpsample (bilinear sample of
-// the grid, coverage, composite into the frame). Pixelate and fill: one phase per wave.
-enum ItemKind : int { kDecimate = 0, kCascade = 1, kCascRows = 2, kCascCols = 3, kUpsample = 4, kPixelCell = 5,
-                      kFillRows = 6 };
+// Work item kinds. Blur, per dependency wave: phase A kRows (a band of grid rows: decimation of the plane rect's
+// pixels into shared memory, 3 horizontal box passes, written to scratch grid L1), phase B kCols (a band of grid
+// columns of L1: 3 vertical box passes, written to scratch grid L), phase C kUpsample (every n-th plane-rect row:
+// bilinear sample of L, coverage, composite into the frame). Pixelate and fill: one phase per wave.
+enum ItemKind : int { kRows = 0, kCols = 1, kUpsample = 2, kPixelCell = 3, kFillRows = 4 };
 
 struct DevPlaneJob {
   uint8_t* base;       // this plane's data pointer of the frame (no dynamic indexing of frame descriptors)
   long long pstride;   // its row stride in bytes
   int plan;
   int ps, nch;
-  int wordpx;          // 4-byte pixels, word-aligned base and stride: decimation loads whole pixels
+  int wordpx;          // 2- or 4-byte pixels, aligned base and stride: decimation loads whole pixels
+  int pairpx;          // 1-byte pixels, even base, stride and rect start, fx >= 2: decimation loads column pairs
   int off[3];
   int fill[3];
   int x0, y0, w, h;    // plane rect
@@ -50,6 +49,7 @@ struct DevPlaneJob {
   int fx, fy, lfx, lfy, nx, ny, cs, sp, gx, lgx;
   int rx, ry;
   unsigned mx, my;
+  int fuse, nitems_rows;  // vertical passes run by the block finishing the last of the nitems_rows row bands
   long long s0, s1;    // scratch offsets of the grid (L0, then L) and of the row-pass intermediate (large grids)
   int cw, chh, ncx;    // pixelate cell on this plane, cells across
   // Coverage pre-classification (ellipse plans only, cf != 0): q2 = normalised ellipse radius^2 computed with
@@ -74,17 +74,14 @@ struct KernelArgs {
   const DevItem* items;
   const Phase* phases;
   int* counters;  // one work counter per phase (zeroed by the upload): blocks fetch items dynamically
+  int* job_done;  // per job: row bands done (zeroed by the upload; fused vertical passes)
   uint8_t* scratch;
 };
 
 __host__ __device__ __forceinline__ int pad4(int n) { return (n + 3) & ~3; }
 
-// Shared-memory bytes of one of the two buffers of a whole-grid cascade: the grid transposed (column-major, lanes
-// = rows) for the horizontal passes, then row-major (pitch sp) for the vertical passes.
-__host__ __device__ __forceinline__ int cascade_buf_bytes(int nx, int ny, int cs, int sp) {
-  const int t = nx * pad4(ny * cs), n = ny * sp;
-  return ((t > n ? t : n) + 15) & ~15;
-}
+constexpr int kPlanBytes = (static_cast<int>(sizeof(RegionPlan)) + 15) & ~15;  // a RegionPlan in shared memory
+static_assert(sizeof(RegionPlan) % 4 == 0, "RegionPlan is copied as words");
 
 // 0: a8 == 0 for sure (untouched), 2: a8 == 255 for sure (out = red), 1: evaluate region_alpha().
 __device__ __forceinline__ int cov_class(const DevPlaneJob& j, float px, float py) {
@@ -151,10 +148,12 @@ __device__ __forceinline__ void box_pass_block(const uint8_t* __restrict__ in, u
   }
 }
 
-// Three passes a -> b -> a -> b (result in b), block barriers between and after.
+// Three passes a -> b -> a -> b (result in b), block barriers between and after. Chunks as short as the block's
+// threads allow: a chunk's first window is summed directly (2r + 1 independent loads), so short chunks trade a few
+// redundant loads for a much shorter dependent chain (the grids are small; most bands have few lanes).
 __device__ __forceinline__ void box3_block(uint8_t* a, uint8_t* b, int n, int Lp, int r, unsigned m) {
   const int per_quad = max(1, static_cast<int>(blockDim.x) / (Lp >> 2));
-  const int K = max((n + per_quad - 1) / per_quad, min(n, max(r, 8)));  // chunks no shorter than ~r: bounded re-sums
+  const int K = (n + per_quad - 1) / per_quad;
   box_pass_block(a, b, n, Lp, K, r, m);
   __syncthreads();
   box_pass_block(b, a, n, Lp, K, r, m);
@@ -165,7 +164,7 @@ __device__ __forceinline__ void box3_block(uint8_t* a, uint8_t* b, int n, int Lp
 
 // dst[a * dsa + b * dsb] = src[a * ssa + b * ssb] for a < na, b < nb (element type E), spread over the block with b
 // fastest (make b the contiguous index of the global side); kU independent loads per thread before the stores.
-template <typename E>
+template <typename E, bool kCG = false>  // kCG: loads bypass L1 (data other blocks wrote during this phase)
 __device__ __forceinline__ void copy2d(E* __restrict__ dst, int dsa, int dsb, const E* __restrict__ src, int ssa,
                                        int ssb, int na, int nb) {
   constexpr int kU = 8;
@@ -177,7 +176,7 @@ __device__ __forceinline__ void copy2d(E* __restrict__ dst, int dsa, int dsb, co
 #pragma unroll
     for (int u = 0; u < kU; ++u) {
       d[u] = a < na ? a * dsa + b * dsb : -1;
-      if (a < na) v[u] = src[a * ssa + b * ssb];
+      if (a < na) v[u] = kCG ? __ldcg(src + (a * ssa + b * ssb)) : src[a * ssa + b * ssb];
       b += stb;
       a += sta;
       if (b >= nb) {
@@ -191,113 +190,9 @@ __device__ __forceinline__ void copy2d(E* __restrict__ dst, int dsa, int dsb, co
   }
 }
 
-// ---- phase A: decimation ---------------------------------------------------------------------------------------
-// Units g in [it.a, it.a + it.n) of a job: grid row i = g / U, u = g % U with U = nx * gx; gx threads per cell (a
-// power of two <= 32, aligned groups inside a warp) sum fx / gx pixel columns each over the cell's fy rows (edge
-// pixels repeated), then a shuffle reduction; the group's first thread writes the cell:
-// L0 = (sum + fx fy / 2) >> (lg fx + lg fy).
-template <int NCH>
-__device__ void run_decimate_t(const KernelArgs& k, const DevPlaneJob& j, const DevItem& it) {
-  const int lgx = j.lgx, gx = j.gx, tpx = j.fx >> lgx, U = j.nx << lgx;
-  const int lane = threadIdx.x & 31;
-  const unsigned gmask = (gx == 32 ? 0xffffffffu : ((1u << gx) - 1u)) << (lane & ~(gx - 1));
-  const int shift = j.lfx + j.lfy;
-  const unsigned half = (1u << shift) >> 1;
-  const int end = it.a + it.n, fy = j.fy, hi_y = j.h - 1, hi_x = j.w - 1;
-  const long long fstride = j.pstride;
-  const int o0 = j.off[0], o1 = j.off[1], o2 = j.off[2];
-  const bool word = j.wordpx != 0;
-  uint8_t* const grid = k.scratch + j.s0;
-  for (int g = it.a + static_cast<int>(threadIdx.x); g < end; g += blockDim.x) {
-    const int i = g / U, u = g - i * U;
-    const int cj = u >> lgx, b = u & (gx - 1);
-    unsigned s[NCH];
-#pragma unroll
-    for (int c = 0; c < NCH; ++c) s[c] = 0u;
-    const int yb = i * fy;
-    for (int t = 0; t < tpx; ++t) {
-      const int x = min(cj * j.fx + b * tpx + t, hi_x);
-      const uint8_t* col = pixel_ptr(j, j.x0 + x, j.y0);
-      if (NCH == 3 && word) {
-#pragma unroll 8
-        for (int a = 0; a < fy; ++a) {
-          const unsigned w = *reinterpret_cast<const unsigned*>(col + min(yb + a, hi_y) * fstride);
-          s[0] += (w >> (8 * o0)) & 0xffu;
-          s[NCH > 1 ? 1 : 0] += (w >> (8 * o1)) & 0xffu;
-          s[NCH > 2 ? 2 : 0] += (w >> (8 * o2)) & 0xffu;
-        }
-      } else {
-#pragma unroll 8
-        for (int a = 0; a < fy; ++a) {
-          const uint8_t* p = col + min(yb + a, hi_y) * fstride;
-          s[0] += p[o0];
-          if (NCH > 1) s[NCH > 1 ? 1 : 0] += p[o1];
-          if (NCH > 2) s[NCH > 2 ? 2 : 0] += p[o2];
-        }
-      }
-    }
-    for (int o = 1; o < gx; o <<= 1) {
-#pragma unroll
-      for (int c = 0; c < NCH; ++c) s[c] += __shfl_xor_sync(gmask, s[c], o);
-    }
-    if (b == 0) {
-      uint8_t* cell = grid + static_cast<long long>(i) * j.sp;
-      if (NCH == 1) {
-        cell[cj] = static_cast<uint8_t>((s[0] + half) >> shift);
-      } else if (NCH == 2) {
-        reinterpret_cast<uint16_t*>(cell)[cj] =
-            static_cast<uint16_t>(((s[0] + half) >> shift) | (((s[NCH > 1 ? 1 : 0] + half) >> shift) << 8));
-      } else {
-        reinterpret_cast<unsigned*>(cell)[cj] = ((s[0] + half) >> shift) |
-                                                (((s[NCH > 1 ? 1 : 0] + half) >> shift) << 8) |
-                                                (((s[NCH > 2 ? 2 : 0] + half) >> shift) << 16);
-      }
-    }
-  }
-}
-
-// ---- phase B: 3 + 3 box passes on the grid ---------------------------------------------------------------------
-// Whole grid in shared memory: load transposed (element (x, y) at T[x * LpT + y * cs]), 3 horizontal passes,
-// transpose to row-major (pitch sp), 3 vertical passes, write L over L0.
-template <typename E>
-__device__ void run_cascade_t(const KernelArgs& k, const DevPlaneJob& j, uint8_t* smem) {
-  constexpr int CS = sizeof(E);
-  const int nx = j.nx, ny = j.ny, spe = j.sp / CS;
-  const int LpT = pad4(ny * CS), LpTe = LpT / CS;
-  uint8_t* A = smem;
-  uint8_t* B = smem + cascade_buf_bytes(nx, ny, CS, j.sp);
-  E* G = reinterpret_cast<E*>(k.scratch + j.s0);
-  copy2d<E>(reinterpret_cast<E*>(A), 1, LpTe, G, spe, 1, ny, nx);
-  __syncthreads();
-  box3_block(A, B, nx, LpT, j.rx, j.mx);
-  copy2d<E>(reinterpret_cast<E*>(A), spe, 1, reinterpret_cast<const E*>(B), 1, LpTe, ny, nx);
-  __syncthreads();
-  box3_block(A, B, ny, j.sp, j.ry, j.my);
-  // Row-major with the grid's own pitch: a plain word copy.
-  const unsigned* b32 = reinterpret_cast<const unsigned*>(B);
-  unsigned* g32 = reinterpret_cast<unsigned*>(G);
-  for (int e = threadIdx.x, n = ny * (j.sp >> 2); e < n; e += blockDim.x) g32[e] = b32[e];
-}
-
-// Large grids, horizontal passes on grid rows [a, a + n): L0 -> L1.
-template <typename E>
-__device__ void run_casc_rows_t(const KernelArgs& k, const DevPlaneJob& j, const DevItem& it, uint8_t* smem) {
-  constexpr int CS = sizeof(E);
-  const int nx = j.nx, spe = j.sp / CS, R = it.n;
-  const int Lp = pad4(R * CS), Lpe = Lp / CS;
-  uint8_t* A = smem;
-  uint8_t* B = smem + ((nx * Lp + 15) & ~15);
-  const E* G0 = reinterpret_cast<const E*>(k.scratch + j.s0) + static_cast<long long>(it.a) * spe;
-  E* G1 = reinterpret_cast<E*>(k.scratch + j.s1) + static_cast<long long>(it.a) * spe;
-  copy2d<E>(reinterpret_cast<E*>(A), 1, Lpe, G0, spe, 1, R, nx);
-  __syncthreads();
-  box3_block(A, B, nx, Lp, j.rx, j.mx);
-  copy2d<E>(G1, spe, 1, reinterpret_cast<const E*>(B), 1, Lpe, R, nx);
-}
-
-// Large grids, vertical passes on grid columns [a, a + n): L1 -> L0 (= L).
-template <typename E>
-__device__ void run_casc_cols_t(const KernelArgs& k, const DevPlaneJob& j, const DevItem& it, uint8_t* smem) {
+// ---- phase B: vertical passes, per band of grid columns [a, a + n): L1 -> L (in L0's place) ----------------------
+template <typename E, bool kCG = false>
+__device__ void run_cols_t(const KernelArgs& k, const DevPlaneJob& j, const DevItem& it, uint8_t* smem) {
   constexpr int CS = sizeof(E);
   const int ny = j.ny, spe = j.sp / CS, C = it.n;
   const int Lp = pad4(C * CS), Lpe = Lp / CS;
@@ -305,122 +200,337 @@ __device__ void run_casc_cols_t(const KernelArgs& k, const DevPlaneJob& j, const
   uint8_t* B = smem + ((ny * Lp + 15) & ~15);
   const E* G1 = reinterpret_cast<const E*>(k.scratch + j.s1) + it.a;
   E* G0 = reinterpret_cast<E*>(k.scratch + j.s0) + it.a;
-  copy2d<E>(reinterpret_cast<E*>(A), Lpe, 1, G1, spe, 1, ny, C);
+  copy2d<E, kCG>(reinterpret_cast<E*>(A), Lpe, 1, G1, spe, 1, ny, C);
   __syncthreads();
   box3_block(A, B, ny, Lp, j.ry, j.my);
   copy2d<E>(G0, spe, 1, reinterpret_cast<const E*>(B), Lpe, 1, ny, C);
 }
 
-// ---- phase C: bilinear upsampling + coverage + composite -------------------------------------------------------
-// Pixels of plane-rect rows [a, a + n), flattened row-major over the block; kB pixels per thread per round
-// (classes first, then the independent grid and source loads, then the stores). Sure-outside pixels load nothing;
-// sure-inside pixels write the upsampled value without loading the source; ramp pixels evaluate region_alpha() at
-// one call site.
+// ---- phase A: decimation + horizontal passes, per band of grid rows ---------------------------------------------
+// Grid rows [a, a + R) of a job. Units (row i, u) with u < U = nx * gx: gx threads per cell (a power of two <= 32,
+// aligned groups inside a warp) sum fx / gx pixel columns each over the cell's fy pixel rows (edge pixels repeated),
+// then a shuffle reduction; the group's first thread writes L0 = (sum + fx fy / 2) >> (lg fx + lg fy) into shared
+// memory, transposed (cell (i, j) at T[j * Lp + (i - a) * cs]). Then the 3 horizontal box passes on the band, and the
+// band is written row-major to the scratch grid L1 (pitch sp).
 template <int NCH>
-__device__ void run_upsample_t(const KernelArgs& k, const DevPlaneJob& j, const DevItem& it) {
-  constexpr int kB = 4;
-  const int W = j.w, n = it.n * W;
-  const int fx = j.fx, fy = j.fy, lx1 = j.lfx + 1, ly1 = j.lfy + 1, nx1 = j.nx - 1, ny1 = j.ny - 1;
-  const int shift = j.lfx + j.lfy + 2;
-  const unsigned rnd = 2u * fx * fy;
-  const int cs = j.cs, sp = j.sp;
-  const uint8_t* __restrict__ grid = k.scratch + j.s0;
-  const int step = blockDim.x, stx = step % W, sty = step / W;
-  int x = threadIdx.x % W, y = it.a + threadIdx.x / W;  // local plane-rect coordinates
-  const int yend = it.a + it.n;
-  (void)n;
-  while (y < yend) {
-    int xs[kB], ys[kB], cls[kB];
-    unsigned red[kB];  // upsampled channels, packed c0 | c1 << 8 | c2 << 16
+__device__ void run_rows_t(const KernelArgs& k, const DevPlaneJob& j, const DevItem& it, uint8_t* smem) {
+  using E = typename std::conditional<NCH == 1, uint8_t, typename std::conditional<NCH == 2, uint16_t, unsigned>::type>::type;
+  constexpr int CS = sizeof(E);
+  const int R = it.n, nx = j.nx;
+  const int Lp = pad4(R * CS), Lpe = Lp / CS;
+  uint8_t* A = smem;
+  uint8_t* B = smem + ((nx * Lp + 15) & ~15);
+  E* T = reinterpret_cast<E*>(A);
+  const int lgx = j.lgx, gx = j.gx, tpx = j.fx >> lgx, U = nx << lgx;
+  const int lane = threadIdx.x & 31;
+  const unsigned gmask = (gx == 32 ? 0xffffffffu : ((1u << gx) - 1u)) << (lane & ~(gx - 1));
+  const int shift = j.lfx + j.lfy;
+  const unsigned half = (1u << shift) >> 1;
+  const int fy = j.fy, hi_x = j.w - 1;
+  const long long fstride = j.pstride;
+  const int o0 = j.off[0], o1 = j.off[1], o2 = j.off[2];
+  const bool word = j.wordpx != 0, pair = j.pairpx != 0;
+  const int stu = blockDim.x % U, sti = blockDim.x / U;
+  int u = threadIdx.x % U, ii = threadIdx.x / U;  // whole groups step together (U and blockDim multiples of gx)
+  constexpr int kQ = 4;  // units per round: their loads are all in flight together
+  while (ii < R) {
+    int cjq[kQ], iiq[kQ];
+    const uint8_t* colq[kQ];
+    unsigned s[kQ][NCH];
 #pragma unroll
-    for (int b = 0; b < kB; ++b) {
-      xs[b] = x;
-      ys[b] = y;
-      cls[b] = y < yend ? cov_class(j, (j.x0 + x + 0.5f) * j.sx, (j.y0 + y + 0.5f) * j.sy) : 0;
-      x += stx;
-      y += sty;
-      if (x >= W) {
-        x -= W;
-        ++y;
+    for (int q = 0; q < kQ; ++q) {
+      cjq[q] = u >> lgx;
+      iiq[q] = ii;
+#pragma unroll
+      for (int c = 0; c < NCH; ++c) s[q][c] = 0u;
+      u += stu;
+      ii += sti;
+      if (u >= U) {
+        u -= U;
+        ++ii;
       }
     }
-    // Grid loads (4 cells per pixel) for every pixel that will be written.
-    unsigned c00[kB], c01[kB], c10[kB], c11[kB];
-    int wxs[kB], wys[kB];
+    const int b = threadIdx.x & (gx - 1);  // the lane's place in its group (u advances by multiples of gx)
+    // Per unit a row pointer that advances one frame row per step until the rect's last row (then repeats it);
+    // units past the band (iiq >= R) read the band's first rows and are discarded.
+    int last[kQ];
 #pragma unroll
-    for (int b = 0; b < kB; ++b) {
-      const int mx = 2 * xs[b] + 1 - fx, my = 2 * ys[b] + 1 - fy;
-      const int j0 = mx >> lx1, i0 = my >> ly1;  // floor division (arithmetic shift)
-      wxs[b] = mx - (j0 << lx1);
-      wys[b] = my - (i0 << ly1);
-      const int ja = min(max(j0, 0), nx1), jb = min(max(j0 + 1, 0), nx1);
-      const int ia = min(max(i0, 0), ny1), ib = min(max(i0 + 1, 0), ny1);
-      c00[b] = c01[b] = c10[b] = c11[b] = 0u;
-      if (cls[b]) {
-        const uint8_t* ra = grid + ia * sp;
-        const uint8_t* rb = grid + ib * sp;
+    for (int q = 0; q < kQ; ++q) last[q] = min(fy, j.h - (it.a + (iiq[q] < R ? iiq[q] : 0)) * fy) - 1;
+    if (NCH == 1 && pair) {
+      // 1-byte pixels, even rect start: two columns per 16-bit load (the rect's last column repeated past its end).
+      for (int t = 0; t < tpx; t += 2) {
+        bool ok[kQ];
+#pragma unroll
+        for (int q = 0; q < kQ; ++q) {
+          const int x = cjq[q] * j.fx + b * tpx + t;
+          ok[q] = x + 1 <= hi_x;
+          colq[q] = pixel_ptr(j, j.x0 + min(x, hi_x), j.y0 + (it.a + (iiq[q] < R ? iiq[q] : 0)) * fy);
+        }
+#pragma unroll 2
+        for (int a = 0; a < fy; ++a) {
+#pragma unroll
+          for (int q = 0; q < kQ; ++q) {
+            const unsigned h = ok[q] ? *reinterpret_cast<const uint16_t*>(colq[q]) : 0x101u * colq[q][0];
+            s[q][0] += (h & 0xffu) + (h >> 8);
+            if (a < last[q]) colq[q] += fstride;
+          }
+        }
+      }
+    } else {
+      for (int t = 0; t < tpx; ++t) {
+#pragma unroll
+        for (int q = 0; q < kQ; ++q) {
+          const int x = min(cjq[q] * j.fx + b * tpx + t, hi_x);
+          colq[q] = pixel_ptr(j, j.x0 + x, j.y0 + (it.a + (iiq[q] < R ? iiq[q] : 0)) * fy);
+        }
+#pragma unroll 2
+        for (int a = 0; a < fy; ++a) {
+#pragma unroll
+          for (int q = 0; q < kQ; ++q) {
+            if (NCH == 3 && word) {  // whole 4-byte pixel
+              const unsigned w = *reinterpret_cast<const unsigned*>(colq[q]);
+              s[q][0] += (w >> (8 * o0)) & 0xffu;
+              s[q][NCH > 1 ? 1 : 0] += (w >> (8 * o1)) & 0xffu;
+              s[q][NCH > 2 ? 2 : 0] += (w >> (8 * o2)) & 0xffu;
+            } else if (NCH == 2 && word) {  // whole 2-byte pixel
+              const unsigned h = *reinterpret_cast<const uint16_t*>(colq[q]);
+              s[q][0] += (h >> (8 * o0)) & 0xffu;
+              s[q][NCH > 1 ? 1 : 0] += (h >> (8 * o1)) & 0xffu;
+            } else {
+              const uint8_t* p = colq[q];
+              s[q][0] += p[o0];
+              if (NCH > 1) s[q][NCH > 1 ? 1 : 0] += p[o1];
+              if (NCH > 2) s[q][NCH > 2 ? 2 : 0] += p[o2];
+            }
+            if (a < last[q]) colq[q] += fstride;
+          }
+        }
+      }
+    }
+#pragma unroll
+    for (int q = 0; q < kQ; ++q) {
+      for (int o = 1; o < gx; o <<= 1) {
+#pragma unroll
+        for (int c = 0; c < NCH; ++c) s[q][c] += __shfl_xor_sync(gmask, s[q][c], o);
+      }
+      if (b == 0 && iiq[q] < R) {
+        unsigned v = (s[q][0] + half) >> shift;
+        if (NCH > 1) v |= ((s[q][NCH > 1 ? 1 : 0] + half) >> shift) << 8;
+        if (NCH > 2) v |= ((s[q][NCH > 2 ? 2 : 0] + half) >> shift) << 16;
+        T[cjq[q] * Lpe + iiq[q]] = static_cast<E>(v);
+      }
+    }
+  }
+  __syncthreads();
+  box3_block(A, B, nx, Lp, j.rx, j.mx);
+  E* G1 = reinterpret_cast<E*>(k.scratch + j.s1) + static_cast<long long>(it.a) * (j.sp / CS);
+  copy2d<E>(G1, j.sp / CS, 1, reinterpret_cast<const E*>(B), 1, Lpe, R, nx);
+  if (j.fuse) {
+    // The block that finishes a plane's last row band runs its vertical passes at once (whole grid in shared
+    // memory), so phase B needs no grid barrier: release (fence, then count), acquire (fence, L2-only loads).
+    __shared__ int s_last;
+    __threadfence();
+    __syncthreads();
+    if (threadIdx.x == 0) s_last = atomicAdd(k.job_done + it.job, 1) == j.nitems_rows - 1;
+    __syncthreads();
+    if (s_last) {
+      __threadfence();
+      const DevItem all{it.job, kCols, 0, nx};
+      run_cols_t<E, true>(k, j, all, smem);
+    }
+  }
+}
+
+// ---- phase C: bilinear upsampling + coverage + composite, per set of plane-rect rows --------------------------------
+// 1. Per row, the spans of the ellipse pre-classification in local x: [lo_o, hi_o) may be covered (outside it a8 == 0
+//    for sure: untouched, not loaded), [lo_i, hi_i) is sure inside (a8 == 255: out = red, the source is not loaded),
+//    the rest of [lo_o, hi_o) is the feather ramp (region_alpha() evaluated). The spans solve the quadratic
+//    q2(x) = qin2 / qout2 of the same bound as cov_class() in double precision (whose 1e-3 slack in q covers the
+//    core's float rounding) and move kSpanMargin further towards the ramp. No classification (cf == 0): the whole
+//    row is ramp.
+// 2. Per row and grid column, the vertical half of the bilinear sum, V(j) = L[i0][j] (2 fy - wy) + L[i1][j] wy
+//    (<= 255 * 128: 16 bits per channel), in shared memory. The pixel value is then
+//    (V(j0) (2 fx - wx) + V(j1) wx + 2 fx fy) >> (lg fx + lg fy + 2): the same integer sum as the spec's h(i0), h(i1).
+// 3. One warp per row: the sure-inside span (stores only), then the ramp pixels of both sides as one index range
+//    (all lanes on ramp pixels while region_alpha() runs).
+constexpr double kSpanMargin = 0.05;  // px: span ends move this far towards the ramp (double rounding is ~1e-12 px)
+__device__ __forceinline__ void row_spans(const DevPlaneJob& j, int Y, int* sp4) {
+  const int w = j.w;
+  if (!j.cf) {
+    sp4[0] = 0; sp4[1] = w; sp4[2] = w; sp4[3] = w;
+    return;
+  }
+  const double py = (Y + 0.5f) * j.sy;  // the float pixel centre, as cov_class() / region_alpha() see it
+  const double dy = py - static_cast<double>(j.ecy);
+  const double c = j.ec, s = j.es, ex2 = static_cast<double>(j.eirx) * j.eirx, ey2 = static_cast<double>(j.eiry) * j.eiry;
+  const double A = c * c * ex2 + s * s * ey2;
+  const double Bh = dy * c * s * (ex2 - ey2);  // B / 2
+  const double C = dy * dy * (s * s * ex2 + c * c * ey2);
+  const double x0 = j.x0 + 0.5, isx = 1.0 / j.sx;
+  // local x of the pixel whose centre is ecx + dx: (ecx + dx) / sx - 0.5 - x0
+  auto solve = [&](double T, double* lo, double* hi) {
+    const double disc = Bh * Bh - A * (C - T);
+    if (!(disc >= 0.0)) return false;
+    const double r = sqrt(disc);
+    *lo = (j.ecx + (-Bh - r) / A) * isx - x0;
+    *hi = (j.ecx + (-Bh + r) / A) * isx - x0;
+    return true;
+  };
+  double lo, hi;
+  if (!solve(static_cast<double>(j.qout2), &lo, &hi)) {  // the whole row is sure outside
+    sp4[0] = sp4[1] = sp4[2] = sp4[3] = 0;
+    return;
+  }
+  const int lo_o = static_cast<int>(fmin(fmax(floor(lo - kSpanMargin), 0.0), static_cast<double>(w)));
+  const int hi_o = static_cast<int>(fmin(fmax(floor(hi + kSpanMargin) + 1.0, 0.0), static_cast<double>(w)));
+  int lo_i = lo_o, hi_i = lo_o;
+  if (j.qin2 > 0.f && solve(static_cast<double>(j.qin2), &lo, &hi)) {
+    const int a = static_cast<int>(fmin(fmax(ceil(lo + kSpanMargin), 0.0), static_cast<double>(w)));
+    const int b = static_cast<int>(fmin(fmax(floor(hi - kSpanMargin) + 1.0, 0.0), static_cast<double>(w)));
+    if (a >= lo_o && b <= hi_o && a < b) {
+      lo_i = a;
+      hi_i = b;
+    }
+  }
+  sp4[0] = lo_o; sp4[1] = lo_i; sp4[2] = hi_i; sp4[3] = hi_o;
+}
+
+template <int NCH>
+__device__ void run_upsample_t(const KernelArgs& k, const DevPlaneJob& j, const DevItem& it, uint8_t* smem) {
+  using E = typename std::conditional<NCH == 1, uint8_t, typename std::conditional<NCH == 2, uint16_t, unsigned>::type>::type;
+  using V = typename std::conditional<NCH == 1, uint16_t, typename std::conditional<NCH == 2, unsigned, uint2>::type>::type;
+  // Rows it.a, it.a + rs, it.a + 2 rs, ... (rs = it.n): every item of a region plane gets a like mix of ramp-heavy
+  // (top, bottom) and mostly-inside rows, so items cost about the same.
+  const int rs = it.n, R = (j.h - it.a + rs - 1) / rs, nx = j.nx, nx1 = j.nx - 1, ny1 = j.ny - 1;
+  RegionPlan* splan = reinterpret_cast<RegionPlan*>(smem);  // the plan, read by region_alpha() on ramp pixels
+  int* spans = reinterpret_cast<int*>(smem + kPlanBytes);
+  V* vrow = reinterpret_cast<V*>(smem + kPlanBytes + ((R * 16 + 15) & ~15));
+  {
+    const unsigned* src = reinterpret_cast<const unsigned*>(k.plans + j.plan);
+    for (int e = threadIdx.x; e < static_cast<int>(sizeof(RegionPlan) / 4); e += blockDim.x)
+      reinterpret_cast<unsigned*>(splan)[e] = src[e];
+  }
+  const RegionPlan& pl = *splan;
+  // Feathered ellipse (the benchmark's case): the core's ellipse_alpha_soft() on register copies of the ellipse, so
+  // its loop-invariant reciprocals are computed once per item (same arithmetic as region_alpha()).
+  const RegionPlan& gp = k.plans[j.plan];
+  const bool soft = gp.kind == 1 && !ellipse_empty(gp.ellipse) && gp.feather_px > 0.f && std::isfinite(gp.feather_px);
+  const Ellipse el = gp.ellipse;
+  const float eca = gp.ca, esa = gp.sa, efp = gp.feather_px;
+  for (int r = threadIdx.x; r < R; r += blockDim.x) row_spans(j, j.y0 + it.a + r * rs, spans + 4 * r);
+  {
+    const int fy = j.fy, ly1 = j.lfy + 1, spe = j.sp / static_cast<int>(sizeof(E));
+    const E* grid = reinterpret_cast<const E*>(k.scratch + j.s0);
+    const int stc = blockDim.x % nx, str = blockDim.x / nx;
+    int cj = threadIdx.x % nx, r = threadIdx.x / nx;
+    while (r < R) {
+      constexpr int kU = 4;
+      E la[kU], lb[kU];
+      int wy[kU], d[kU];
+#pragma unroll
+      for (int q = 0; q < kU; ++q) {
+        d[q] = -1;
+        if (r < R) {
+          const int my = 2 * (it.a + r * rs) + 1 - fy, i0 = my >> ly1;  // floor division
+          wy[q] = my - (i0 << ly1);
+          const int ia = min(max(i0, 0), ny1), ib = min(max(i0 + 1, 0), ny1);
+          la[q] = grid[ia * spe + cj];
+          lb[q] = grid[ib * spe + cj];
+          d[q] = r * nx + cj;
+        }
+        cj += stc;
+        r += str;
+        if (cj >= nx) {
+          cj -= nx;
+          ++r;
+        }
+      }
+#pragma unroll
+      for (int q = 0; q < kU; ++q) {
+        if (d[q] < 0) continue;
+        const unsigned ay = 2u * fy - wy[q], by = wy[q];
+        const unsigned a = la[q], b = lb[q];
         if (NCH == 1) {
-          c00[b] = ra[ja]; c01[b] = ra[jb]; c10[b] = rb[ja]; c11[b] = rb[jb];
+          reinterpret_cast<uint16_t*>(vrow)[d[q]] = static_cast<uint16_t>(a * ay + b * by);
         } else if (NCH == 2) {
-          const uint16_t* pa = reinterpret_cast<const uint16_t*>(ra);
-          const uint16_t* pb = reinterpret_cast<const uint16_t*>(rb);
-          c00[b] = pa[ja]; c01[b] = pa[jb]; c10[b] = pb[ja]; c11[b] = pb[jb];
+          reinterpret_cast<unsigned*>(vrow)[d[q]] =
+              ((a & 0xffu) * ay + (b & 0xffu) * by) | ((((a >> 8) & 0xffu) * ay + ((b >> 8) & 0xffu) * by) << 16);
         } else {
-          const unsigned* pa = reinterpret_cast<const unsigned*>(ra);
-          const unsigned* pb = reinterpret_cast<const unsigned*>(rb);
-          c00[b] = pa[ja]; c01[b] = pa[jb]; c10[b] = pb[ja]; c11[b] = pb[jb];
+          uint2 v;
+          v.x = ((a & 0xffu) * ay + (b & 0xffu) * by) | ((((a >> 8) & 0xffu) * ay + ((b >> 8) & 0xffu) * by) << 16);
+          v.y = ((a >> 16) & 0xffu) * ay + ((b >> 16) & 0xffu) * by;
+          reinterpret_cast<uint2*>(vrow)[d[q]] = v;
         }
       }
     }
-    (void)cs;
-    unsigned vp[kB];  // source channels of ramp pixels, packed
-    unsigned rm = 0;  // bit b: pixel b is on the feather ramp
-#pragma unroll
-    for (int b = 0; b < kB; ++b) {
-      const int wx = wxs[b], wy = wys[b];
-      const unsigned ax = 2u * fx - wx, ay = 2u * fy - wy;
-      unsigned v = 0u;
-#pragma unroll
-      for (int c = 0; c < NCH; ++c) {
-        const int sh = 8 * c;
-        const unsigned h0 = ((c00[b] >> sh) & 0xffu) * ax + ((c01[b] >> sh) & 0xffu) * wx;
-        const unsigned h1 = ((c10[b] >> sh) & 0xffu) * ax + ((c11[b] >> sh) & 0xffu) * wx;
-        v |= ((h0 * ay + h1 * wy + rnd) >> shift) << sh;
-      }
-      red[b] = v;
-      vp[b] = 0u;
-      if (cls[b] == 1) {
-        rm |= 1u << b;
-        const uint8_t* p = pixel_ptr(j, j.x0 + xs[b], j.y0 + ys[b]);
-#pragma unroll
-        for (int c = 0; c < NCH; ++c) vp[b] |= static_cast<unsigned>(p[j.off[c]]) << (8 * c);
-      } else if (cls[b] == 2) {
-        uint8_t* p = pixel_ptr(j, j.x0 + xs[b], j.y0 + ys[b]);
-#pragma unroll
-        for (int c = 0; c < NCH; ++c) p[j.off[c]] = static_cast<uint8_t>(v >> (8 * c));
-      }
+  }
+  __syncthreads();
+  const int fx = j.fx, lx1 = j.lfx + 1, shift = j.lfx + j.lfy + 2;
+  const unsigned rnd = 2u * fx * j.fy;
+  const int lane = threadIdx.x & 31, nw = blockDim.x >> 5;
+  const int o0 = j.off[0], o1 = j.off[1], o2 = j.off[2], ps = j.ps;
+  // Upsampled value of local column x of row r, channels packed c0 | c1 << 8 | c2 << 16.
+  auto up = [&](const V* vr, int x) -> unsigned {
+    const int mx = 2 * x + 1 - fx, j0 = mx >> lx1;
+    const unsigned wx = static_cast<unsigned>(mx - (j0 << lx1)), ax = 2u * fx - wx;
+    const V va = vr[min(max(j0, 0), nx1)], vb = vr[min(max(j0 + 1, 0), nx1)];
+    if (NCH == 1) {
+      return (static_cast<unsigned>(reinterpret_cast<const uint16_t&>(va)) * ax +
+              static_cast<unsigned>(reinterpret_cast<const uint16_t&>(vb)) * wx + rnd) >> shift;
+    } else if (NCH == 2) {
+      const unsigned a = reinterpret_cast<const unsigned&>(va), b = reinterpret_cast<const unsigned&>(vb);
+      return (((a & 0xffffu) * ax + (b & 0xffffu) * wx + rnd) >> shift) |
+             ((((a >> 16) * ax + (b >> 16) * wx + rnd) >> shift) << 8);
+    } else {
+      const uint2 a = reinterpret_cast<const uint2&>(va), b = reinterpret_cast<const uint2&>(vb);
+      return (((a.x & 0xffffu) * ax + (b.x & 0xffffu) * wx + rnd) >> shift) |
+             ((((a.x >> 16) * ax + (b.x >> 16) * wx + rnd) >> shift) << 8) |
+             (((a.y * ax + b.y * wx + rnd) >> shift) << 16);
     }
-    // Ramp pixels: one (not unrolled) region_alpha() call site.
-    while (rm) {
-      const int b = __ffs(rm) - 1;
-      rm &= rm - 1u;
-      unsigned src = vp[0], rv = red[0];
-      int xb = xs[0], yb = ys[0];
+  };
+  for (int r = threadIdx.x >> 5; r < R; r += nw) {
+    const int lo_o = spans[4 * r], lo_i = spans[4 * r + 1], hi_i = spans[4 * r + 2], hi_o = spans[4 * r + 3];
+    const V* vr = vrow + r * nx;
+    const int Y = j.y0 + it.a + r * rs;
+    uint8_t* rowp = j.base + static_cast<long long>(Y) * j.pstride + static_cast<long long>(j.x0) * ps;
+    for (int x = lo_i + lane; x < hi_i; x += 32) {
+      const unsigned v = up(vr, x);
+      uint8_t* p = rowp + x * ps;
+      p[o0] = static_cast<uint8_t>(v);
+      if (NCH > 1) p[o1] = static_cast<uint8_t>(v >> 8);
+      if (NCH > 2) p[o2] = static_cast<uint8_t>(v >> 16);
+    }
+    const int nl = lo_i - lo_o, nramp = nl + (hi_o - hi_i);
+    if (nramp <= 0) continue;
+    const float py = (Y + 0.5f) * j.sy;
+    constexpr int kP = 4;  // ramp pixels per lane per round: their source loads are in flight together
+    for (int t0 = lane; t0 < nramp; t0 += 32 * kP) {
+      int xs[kP];
+      unsigned src[kP];
 #pragma unroll
-      for (int t = 1; t < kB; ++t)
-        if (t == b) {
-          src = vp[t];
-          rv = red[t];
-          xb = xs[t];
-          yb = ys[t];
+      for (int q = 0; q < kP; ++q) {
+        const int t = t0 + 32 * q;
+        xs[q] = t < nramp ? (t < nl ? lo_o + t : hi_i + (t - nl)) : -1;
+        src[q] = 0u;
+        if (xs[q] >= 0) {
+          const uint8_t* p = rowp + xs[q] * ps;
+          src[q] = p[o0];
+          if (NCH > 1) src[q] |= static_cast<unsigned>(p[o1]) << 8;
+          if (NCH > 2) src[q] |= static_cast<unsigned>(p[o2]) << 16;
         }
-      const int X = j.x0 + xb, Y = j.y0 + yb;
-      const float al = region_alpha(k.plans[j.plan], (X + 0.5f) * j.sx, (Y + 0.5f) * j.sy);
-      if (static_cast<int>(al * 255.f + 0.5f) == 0) continue;
-      uint8_t* p = pixel_ptr(j, X, Y);
+      }
 #pragma unroll
-      for (int c = 0; c < NCH; ++c)
-        p[j.off[c]] = composite_u8(static_cast<uint8_t>(src >> (8 * c)), static_cast<uint8_t>(rv >> (8 * c)), al);
+      for (int q = 0; q < kP; ++q) {
+        if (xs[q] < 0) continue;
+        const float px = (j.x0 + xs[q] + 0.5f) * j.sx;
+        const float al = soft ? ellipse_alpha_soft(el, eca, esa, px, py, efp) : region_alpha(pl, px, py);
+        if (static_cast<int>(al * 255.f + 0.5f) == 0) continue;
+        const unsigned v = up(vr, xs[q]);
+        uint8_t* p = rowp + xs[q] * ps;
+        p[o0] = composite_u8(static_cast<uint8_t>(src[q]), static_cast<uint8_t>(v), al);
+        if (NCH > 1) p[o1] = composite_u8(static_cast<uint8_t>(src[q] >> 8), static_cast<uint8_t>(v >> 8), al);
+        if (NCH > 2) p[o2] = composite_u8(static_cast<uint8_t>(src[q] >> 16), static_cast<uint8_t>(v >> 16), al);
+      }
     }
   }
 }
@@ -503,38 +613,28 @@ __device__ void run_pixel_cell(const KernelArgs& k, const DevPlaneJob& j, const 
 
 __device__ void run_item(const KernelArgs& k, const DevPlaneJob& j, const DevItem& it, uint8_t* smem) {
   switch (it.kind) {
-    case kDecimate:
-      if (j.nch == 1) run_decimate_t<1>(k, j, it);
-      else if (j.nch == 2) run_decimate_t<2>(k, j, it);
-      else run_decimate_t<3>(k, j, it);
+    case kRows:
+      if (j.nch == 1) run_rows_t<1>(k, j, it, smem);
+      else if (j.nch == 2) run_rows_t<2>(k, j, it, smem);
+      else run_rows_t<3>(k, j, it, smem);
       break;
-    case kCascade:
-      if (j.cs == 1) run_cascade_t<uint8_t>(k, j, smem);
-      else if (j.cs == 2) run_cascade_t<uint16_t>(k, j, smem);
-      else run_cascade_t<unsigned>(k, j, smem);
-      break;
-    case kCascRows:
-      if (j.cs == 1) run_casc_rows_t<uint8_t>(k, j, it, smem);
-      else if (j.cs == 2) run_casc_rows_t<uint16_t>(k, j, it, smem);
-      else run_casc_rows_t<unsigned>(k, j, it, smem);
-      break;
-    case kCascCols:
-      if (j.cs == 1) run_casc_cols_t<uint8_t>(k, j, it, smem);
-      else if (j.cs == 2) run_casc_cols_t<uint16_t>(k, j, it, smem);
-      else run_casc_cols_t<unsigned>(k, j, it, smem);
+    case kCols:
+      if (j.cs == 1) run_cols_t<uint8_t>(k, j, it, smem);
+      else if (j.cs == 2) run_cols_t<uint16_t>(k, j, it, smem);
+      else run_cols_t<unsigned>(k, j, it, smem);
       break;
     case kUpsample:
-      if (j.nch == 1) run_upsample_t<1>(k, j, it);
-      else if (j.nch == 2) run_upsample_t<2>(k, j, it);
-      else run_upsample_t<3>(k, j, it);
+      if (j.nch == 1) run_upsample_t<1>(k, j, it, smem);
+      else if (j.nch == 2) run_upsample_t<2>(k, j, it, smem);
+      else run_upsample_t<3>(k, j, it, smem);
       break;
     case kPixelCell: run_pixel_cell(k, j, it, smem); break;
     default: run_fill(k, j, it); break;
   }
 }
 
-template <int kMinBlocks>
-__global__ void __launch_bounds__(kThreads, kMinBlocks) redact_kernel(KernelArgs k, int first_phase, int end_phase) {
+template <int kThr, int kMinBlocks>
+__global__ void __launch_bounds__(kThr, kMinBlocks) redact_kernel(KernelArgs k, int first_phase, int end_phase) {
   extern __shared__ __align__(16) uint8_t smem[];
   __shared__ int s_item;
   for (int ph = first_phase; ph < end_phase; ++ph) {
@@ -663,7 +763,10 @@ struct Redactor::Impl {
   int device = 0;
   int num_sms = 1;
   bool coop_supported = false;
-  int blocks_per_sm = 0, blocks_per_sm2 = 0, blocks_per_sm4 = 0;
+  struct Variant {
+    const void* fn = nullptr;
+    int threads = 0, bps = 0;  // threads per block, resident blocks per SM
+  } var[4];
   bool init_ok = false;
   std::string init_error;
   Slot slots[2];
@@ -683,21 +786,20 @@ Redactor::Redactor() : impl_(new Impl) {
   if (e == cudaSuccess) e = cudaDeviceGetAttribute(&m.num_sms, cudaDevAttrMultiProcessorCount, m.device);
   int coop = 0;
   if (e == cudaSuccess) e = cudaDeviceGetAttribute(&coop, cudaDevAttrCooperativeLaunch, m.device);
-  if (e == cudaSuccess)
-    e = cudaFuncSetAttribute(redact_kernel<1>, cudaFuncAttributePreferredSharedMemoryCarveout,
-                             cudaSharedmemCarveoutMaxShared);
-  if (e == cudaSuccess)
-    e = cudaFuncSetAttribute(redact_kernel<4>, cudaFuncAttributePreferredSharedMemoryCarveout,
-                             cudaSharedmemCarveoutMaxShared);
-  if (e == cudaSuccess)
-    e = cudaFuncSetAttribute(redact_kernel<2>, cudaFuncAttributePreferredSharedMemoryCarveout,
-                             cudaSharedmemCarveoutMaxShared);
-  if (e == cudaSuccess)
-    e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&m.blocks_per_sm2, redact_kernel<2>, kThreads, kSmemBytes);
-  if (e == cudaSuccess)
-    e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&m.blocks_per_sm, redact_kernel<1>, kThreads, kSmemBytes);
-  if (e == cudaSuccess)
-    e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&m.blocks_per_sm4, redact_kernel<4>, kThreads, kSmemBytes);
+  // Kernel variants (threads per block, register cap as blocks per SM): FACEMASK_CUDA_OCC selects one (benchmarks).
+  const void* fns[4] = {reinterpret_cast<const void*>(redact_kernel<128, 4>),
+                        reinterpret_cast<const void*>(redact_kernel<256, 2>),
+                        reinterpret_cast<const void*>(redact_kernel<128, 8>),
+                        reinterpret_cast<const void*>(redact_kernel<256, 1>)};
+  const int thr[4] = {128, 256, 128, 256};
+  for (int v = 0; v < 4; ++v) {
+    m.var[v].fn = fns[v];
+    m.var[v].threads = thr[v];
+    if (e == cudaSuccess)
+      e = cudaFuncSetAttribute(fns[v], cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxShared);
+    if (e == cudaSuccess)
+      e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&m.var[v].bps, fns[v], thr[v], kSmemBytes);
+  }
   for (Slot& sl : m.slots)
     if (e == cudaSuccess) e = cudaEventCreateWithFlags(&sl.done, cudaEventDisableTiming);
   if (e == cudaSuccess) e = cudaEventCreate(&m.t0);
@@ -707,7 +809,7 @@ Redactor::Redactor() : impl_(new Impl) {
     cudaGetLastError();
     return;
   }
-  m.coop_supported = coop != 0 && (m.blocks_per_sm > 0 || m.blocks_per_sm4 > 0);
+  m.coop_supported = coop != 0 && m.var[0].bps > 0;
   m.init_ok = true;
 }
 
@@ -793,23 +895,19 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   st.waves = num_waves;
 
   // ---- kernel variant (its resident blocks size the work items) ---------------------------------------------------
-  // Default: the variant register-capped for 2 blocks per SM. Tuning knob (benchmarks): FACEMASK_CUDA_OCC=1 selects
-  // the uncapped variant, FACEMASK_CUDA_OCC=4 the variant capped for 4 blocks per SM.
+  // Default: 256 threads per block, registers capped for 2 blocks per SM (128 registers; measured fastest on H100
+  // against the others, docs/benchmarks.md). Tuning knob (benchmarks): FACEMASK_CUDA_OCC=4: 128 threads, 4 blocks/SM
+  // (128 registers); 8: 128 threads, 8 blocks/SM (64 registers, spills); 1: 256 threads, uncapped.
   const char* occ = std::getenv("FACEMASK_CUDA_OCC");
   const int occv = occ ? std::atoi(occ) : 2;
-  const void* kfn = reinterpret_cast<const void*>(redact_kernel<2>);
-  int bps = m.blocks_per_sm2;
-  if (occv == 4 && m.blocks_per_sm4 > 0) {
-    kfn = reinterpret_cast<const void*>(redact_kernel<4>);
-    bps = m.blocks_per_sm4;
-  } else if (occv == 1 || bps <= 0) {
-    kfn = reinterpret_cast<const void*>(redact_kernel<1>);
-    bps = m.blocks_per_sm;
-  }
+  int vi = occv == 4 ? 0 : (occv == 8 ? 2 : (occv == 1 ? 3 : 1));
+  if (m.var[vi].bps <= 0) vi = 0;
+  const void* kfn = m.var[vi].fn;
+  const int bps = m.var[vi].bps, threads = m.var[vi].threads;
   const int resident = std::max(1, bps * m.num_sms);
   // Tuning knob (benchmarks): FACEMASK_CUDA_ITEMS = work items per resident block the decimation and upsampling
-  // phases are cut into (default 2: dynamic fetch balances the tail, few per-item overheads).
-  double items_per_block = 2.0;
+  // phases are cut into (default 1: measured fastest on H100 against 2 and 4, docs/benchmarks.md).
+  double items_per_block = 1.0;
   if (const char* ib = std::getenv("FACEMASK_CUDA_ITEMS")) items_per_block = std::max(0.25, std::atof(ib));
   // Tuning knob (benchmarks): FACEMASK_CUDA_NOCLASSIFY=1 evaluates region_alpha() at every pixel (no pre-classes).
   const char* ncl = std::getenv("FACEMASK_CUDA_NOCLASSIFY");
@@ -825,7 +923,7 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
     scratch_bytes += static_cast<long long>(align16(static_cast<size_t>(n)));
     return o;
   };
-  long long dec_units = 0, up_pixels = 0;  // totals over the batch (item sizing)
+  long long dec_pixels = 0;  // pixels read by the decimation over the batch (item sizing)
   for (size_t pi = 0; pi < plans.size(); ++pi) {
     const RegionPlan& pl = plans[pi];
     const ImageView& fr = frames[plan_frame[pi]];
@@ -838,8 +936,9 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
       j.plan = static_cast<int>(pi);
       j.ps = lay.pixel_stride;
       j.nch = lay.num_channels;
-      j.wordpx = lay.pixel_stride == 4 && (reinterpret_cast<uintptr_t>(fr.data[p]) & 3u) == 0 &&
-                 (fr.stride[p] & 3) == 0;
+      const unsigned ps_mask = static_cast<unsigned>(lay.pixel_stride) - 1u;
+      j.wordpx = (lay.pixel_stride == 4 || lay.pixel_stride == 2) &&
+                 (reinterpret_cast<uintptr_t>(fr.data[p]) & ps_mask) == 0 && (fr.stride[p] & ps_mask) == 0;
       for (int c = 0; c < 3; ++c) {
         j.off[c] = c < lay.num_channels ? lay.offset[c] : 0;
         j.fill[c] = c < lay.num_channels ? fill_value(fi, lay.comp[c], params.fill_rgb[0], params.fill_rgb[1],
@@ -872,22 +971,21 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
         j.ny = (j.h + j.fy - 1) >> j.lfy;
         j.cs = j.nch == 3 ? 4 : j.nch;
         j.sp = pad4(j.nx * j.cs);
-        j.lgx = std::min(j.lfx, 5);
+        j.pairpx = lay.pixel_stride == 1 && j.fx >= 2 && (j.x0 & 1) == 0 &&
+                   (reinterpret_cast<uintptr_t>(fr.data[p]) & 1u) == 0 && (fr.stride[p] & 1) == 0;
+        // Threads per cell: one per column (per column pair in pair mode), at most a warp.
+        j.lgx = std::min(j.lfx - (j.pairpx ? 1 : 0), 5);
         j.gx = 1 << j.lgx;
         j.s0 = scratch_alloc(static_cast<long long>(j.ny) * j.sp);
-        j.s1 = -1;
-        if (2 * cascade_buf_bytes(j.nx, j.ny, j.cs, j.sp) > kSmemBytes) {
-          j.s1 = scratch_alloc(static_cast<long long>(j.ny) * j.sp);
-          // Bands of one grid row / column must fit (two buffers of (length) x (lanes padded to words)).
-          if (2 * ((j.nx * 4 + 15) & ~15) > kSmemBytes || 2 * ((j.ny * 4 + 15) & ~15) > kSmemBytes) {
-            *error = "region rect " + std::to_string(j.w) + "x" + std::to_string(j.h) +
-                     " gives a blur grid too large for the CUDA kernel's shared memory (max " +
-                     std::to_string(kSmemBytes / 8) + " cells per side)";
-            return false;
-          }
+        j.s1 = scratch_alloc(static_cast<long long>(j.ny) * j.sp);
+        // Bands of one grid row / column must fit in shared memory (two buffers of length x 4 lane bytes).
+        if (2 * ((j.nx * 4 + 15) & ~15) > kSmemBytes || 2 * ((j.ny * 4 + 15) & ~15) > kSmemBytes) {
+          *error = "region rect " + std::to_string(j.w) + "x" + std::to_string(j.h) +
+                   " gives a blur grid too large for the CUDA kernel's shared memory (max " +
+                   std::to_string(kSmemBytes / 8) + " cells per side)";
+          return false;
         }
-        dec_units += static_cast<long long>(j.ny) * (j.nx << j.lgx);
-        up_pixels += static_cast<long long>(j.w) * j.h;
+        dec_pixels += static_cast<long long>(j.ny) * j.fy * j.w;
       } else if (params.mode == RedactMode::kPixelate) {
         j.cw = std::max(1, pl.cell / j.sx);
         j.chh = std::max(1, pl.cell / j.sy);
@@ -899,35 +997,50 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   }
 
   // ---- work items per phase ------------------------------------------------------------------------------------------
-  // Blur: 4 phases per wave (A decimate, B cascade / row passes, B' column passes of large grids, C upsample);
-  // pixelate / fill: one. Empty phases are dropped (no grid barrier for them).
-  constexpr int kPhasesPerWave = 4;
+  // Blur: 3 phases per wave (A decimation + horizontal passes per band of grid rows, B vertical passes per band of
+  // grid columns, C upsampling + composite per band of pixel rows); pixelate / fill: one. Empty phases are dropped.
+  constexpr int kPhasesPerWave = 3;
   std::vector<std::vector<DevItem>> phase_items(static_cast<size_t>(num_waves) * kPhasesPerWave);
   const double target_items = items_per_block * resident * num_waves;
-  const int dec_chunk = static_cast<int>(std::max<long long>(
-      kThreads, (static_cast<long long>(std::ceil(dec_units / target_items)) + kThreads - 1) / kThreads * kThreads));
-  const long long up_chunk = std::max<long long>(kThreads, static_cast<long long>(std::ceil(up_pixels / target_items)));
+  const double px_per_item = std::max(1024.0, dec_pixels / target_items);
+  // Tuning knob (benchmarks): FACEMASK_CUDA_NOFUSE=1 runs every plane's vertical passes in phase B.
+  const char* nf = std::getenv("FACEMASK_CUDA_NOFUSE");
+  const bool no_fuse = nf && std::strcmp(nf, "1") == 0;
   for (size_t jid = 0; jid < jobs.size(); ++jid) {
-    const DevPlaneJob& j = jobs[jid];
+    const DevPlaneJob j = jobs[jid];
     const int id = static_cast<int>(jid), base = job_wave[jid] * kPhasesPerWave;
     if (blur) {
-      const int units = j.ny * (j.nx << j.lgx);
-      for (int a = 0; a < units; a += dec_chunk) phase_items[base].push_back({id, kDecimate, a, std::min(dec_chunk, units - a)});
-      if (j.s1 < 0) {
-        phase_items[base + 1].push_back({id, kCascade, 0, j.ny});
-      } else {
-        // Band sizes: the most rows / columns whose two buffers fit, at most 64 lane bytes per band.
-        auto band = [&](int len) {
-          int n = std::max(1, std::min(64 / j.cs, 1024));
-          while (n > 1 && 2 * ((len * pad4(n * j.cs) + 15) & ~15) > kSmemBytes) --n;
-          return n;
-        };
-        const int R = band(j.nx), C = band(j.ny);
-        for (int a = 0; a < j.ny; a += R) phase_items[base + 1].push_back({id, kCascRows, a, std::min(R, j.ny - a)});
-        for (int a = 0; a < j.nx; a += C) phase_items[base + 2].push_back({id, kCascCols, a, std::min(C, j.nx - a)});
+      // A: R grid rows per item (about px_per_item pixels read), whole 32-bit lane words (R a multiple of 4 / cs),
+      // two shared buffers of nx x pad4(R cs) bytes.
+      const int q = 4 / j.cs;
+      auto fits_rows = [&](int n) { return 2 * ((j.nx * pad4(n * j.cs) + 15) & ~15) <= kSmemBytes; };
+      int R = static_cast<int>(std::ceil(px_per_item / (static_cast<double>(j.fy) * j.w)));
+      R = std::min(std::max(1, (R + q - 1) / q * q), std::max(1, std::min(j.ny, 256)));
+      while (R > 1 && !fits_rows(R)) --R;
+      for (int a = 0; a < j.ny; a += R) phase_items[base].push_back({id, kRows, a, std::min(R, j.ny - a)});
+      jobs[jid].nitems_rows = (j.ny + R - 1) / R;
+      // B: fused into A (the whole grid's columns fit in shared memory) or bands of at most 64 lane bytes of grid
+      // columns in a phase of their own.
+      jobs[jid].fuse = !no_fuse && 2 * ((j.ny * pad4(j.nx * j.cs) + 15) & ~15) <= kSmemBytes;
+      if (!jobs[jid].fuse) {
+        int C = std::max(1, 64 / j.cs);
+        while (C > 1 && 2 * ((j.ny * pad4(C * j.cs) + 15) & ~15) > kSmemBytes) --C;
+        for (int a = 0; a < j.nx; a += C) phase_items[base + 1].push_back({id, kCols, a, std::min(C, j.nx - a)});
       }
-      const int rows = static_cast<int>(std::max<long long>(1, std::min<long long>(j.h, up_chunk / j.w)));
-      for (int a = 0; a < j.h; a += rows) phase_items[base + 3].push_back({id, kUpsample, a, std::min(rows, j.h - a)});
+      // C: about px_per_item pixels per item; shared: the plan, 4 span ints per row and a row of V per row.
+      const int vbytes = j.nch == 3 ? 8 : 2 * j.nch;
+      auto fits_up = [&](int n) {
+        return kPlanBytes + ((n * 16 + 15) & ~15) + static_cast<long long>(n) * j.nx * vbytes <= kSmemBytes;
+      };
+      int rows = static_cast<int>(std::max(1.0, std::min(static_cast<double>(j.h), std::round(px_per_item / j.w))));
+      while (rows > 1 && !fits_up(rows)) --rows;
+      if (!fits_up(rows)) {
+        *error = "region rect " + std::to_string(j.w) + "x" + std::to_string(j.h) +
+                 " is too wide for the CUDA kernel's shared memory";
+        return false;
+      }
+      const int nitems = (j.h + rows - 1) / rows;  // item i: rows i, i + nitems, ... (at most `rows` of them)
+      for (int a = 0; a < nitems; ++a) phase_items[base + 2].push_back({id, kUpsample, a, nitems});
     } else if (params.mode == RedactMode::kPixelate) {
       const int ncy = (j.h + j.chh - 1) / j.chh;
       for (int c = 0; c < j.ncx * ncy; ++c) phase_items[base].push_back({id, kPixelCell, c, 1});
@@ -942,11 +1055,9 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   auto cost = [&](const DevItem& t) -> long long {
     const DevPlaneJob& jj = jobs[static_cast<size_t>(t.job)];
     switch (t.kind) {
-      case kDecimate: return static_cast<long long>(t.n) * jj.fy * (jj.fx >> jj.lgx);
-      case kCascade: return static_cast<long long>(jj.nx) * jj.ny * jj.cs;
-      case kCascRows: return static_cast<long long>(t.n) * jj.nx;
-      case kCascCols: return static_cast<long long>(t.n) * jj.ny;
-      case kUpsample: return static_cast<long long>(t.n) * jj.w;
+      case kRows: return static_cast<long long>(t.n) * jj.fy * jj.w;
+      case kCols: return static_cast<long long>(t.n) * jj.ny;
+      case kUpsample: return static_cast<long long>((jj.h - t.a + t.n - 1) / t.n) * jj.w;
       default: return static_cast<long long>(t.n) * jj.w;
     }
   };
@@ -972,7 +1083,8 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   const size_t off_items = align16(off_plans + plans.size() * sizeof(RegionPlan));
   const size_t off_phases = align16(off_items + items.size() * sizeof(DevItem));
   const size_t off_counters = align16(off_phases + phases.size() * sizeof(Phase));
-  const size_t off_masks = align16(off_counters + phases.size() * sizeof(int));
+  const size_t off_done = align16(off_counters + phases.size() * sizeof(int));
+  const size_t off_masks = align16(off_done + jobs.size() * sizeof(int));
   const size_t total = align16(off_masks + mask_floats * sizeof(float));
   st.upload_bytes = total;
   st.scratch_bytes = static_cast<size_t>(scratch_bytes);
@@ -999,6 +1111,7 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   std::memcpy(hs + off_items, items.data(), items.size() * sizeof(DevItem));
   std::memcpy(hs + off_phases, phases.data(), phases.size() * sizeof(Phase));
   std::memset(hs + off_counters, 0, phases.size() * sizeof(int));
+  std::memset(hs + off_done, 0, jobs.size() * sizeof(int));
 
   cudaError_t e = cudaMemcpyAsync(sl.arena, hs, total, cudaMemcpyHostToDevice, stream);
   if (e != cudaSuccess) {
@@ -1012,6 +1125,7 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   ka.items = reinterpret_cast<const DevItem*>(sl.arena + off_items);
   ka.phases = reinterpret_cast<const Phase*>(sl.arena + off_phases);
   ka.counters = reinterpret_cast<int*>(sl.arena + off_counters);
+  ka.job_done = reinterpret_cast<int*>(sl.arena + off_done);
   ka.scratch = sl.scratch;
   if (timing_) cudaEventRecord(m.t0, stream);
   int nphases = static_cast<int>(phases.size());
@@ -1023,7 +1137,7 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
     const int grid = std::max(1, std::min(bps * m.num_sms, max_phase_items));
     int first = 0, end = nphases;
     void* args[] = {&ka, &first, &end};
-    e = cudaLaunchCooperativeKernel(kfn, dim3(grid), dim3(kThreads), args, kSmemBytes, stream);
+    e = cudaLaunchCooperativeKernel(kfn, dim3(grid), dim3(threads), args, kSmemBytes, stream);
     if (e != cudaSuccess) {
       *error = cuda_msg("cudaLaunchCooperativeKernel", e);
       cudaGetLastError();
@@ -1037,7 +1151,7 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
       const int n = phases[ph].end - phases[ph].begin;
       int first = ph, end = ph + 1;
       void* args[] = {&ka, &first, &end};
-      e = cudaLaunchKernel(kfn, dim3(n), dim3(kThreads), args, kSmemBytes, stream);
+      e = cudaLaunchKernel(kfn, dim3(n), dim3(threads), args, kSmemBytes, stream);
       if (e != cudaSuccess) {
         *error = cuda_msg("redact_kernel launch", e);
         sl.pending = cudaEventRecord(sl.done, stream) == cudaSuccess;
