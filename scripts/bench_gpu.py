@@ -374,6 +374,19 @@ def main():
             r[f"items{ipb}_identical"] = bool(torch.equal(a, c))
             log(f"{fmt}: {ipb} items per block: kernel {r[f'kernel_only_us_items{ipb}']:.1f} us, identical "
                 f"{r[f'items{ipb}_identical']}")
+        os.environ["FACEMASK_CUDA_SPLIT"] = "1"  # one plain launch per phase, kernels compiled per item kind
+        c = base.clone()
+        native.cuda_redact(c, fmt, regions, stream=stream)
+        kl = [native.cuda_redact(frames, fmt, regions, stream=stream, timing=True) for _ in range(20)]
+        r["kernel_only_us_split"] = statistics.median(k["kernel_us"] for k in kl)
+        r["split_identical"] = bool(torch.equal(a, c))
+        os.environ["FACEMASK_CUDA_NOFUSE"] = "1"
+        kl = [native.cuda_redact(frames, fmt, regions, stream=stream, timing=True) for _ in range(20)]
+        r["kernel_only_us_split_nofuse"] = statistics.median(k["kernel_us"] for k in kl)
+        del os.environ["FACEMASK_CUDA_NOFUSE"]
+        del os.environ["FACEMASK_CUDA_SPLIT"]
+        log(f"{fmt}: split launches: kernel {r['kernel_only_us_split']:.1f} us (unfused {r['kernel_only_us_split_nofuse']:.1f}),"
+            f" identical {r['split_identical']}")
         os.environ["FACEMASK_CUDA_NOFUSE"] = "1"  # vertical passes in a phase of their own (one more grid barrier)
         c = base.clone()
         native.cuda_redact(c, fmt, regions, stream=stream)

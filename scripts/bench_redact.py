@@ -20,7 +20,8 @@ Frame: 1280x720, 6 faces of 80..250 px (box height 1.2 x width), every mode, RGB
 I420: OpenCV works on the Y plane and on the half-size U and V planes separately (sigma and rects halved).
 
 Prints a table (median ms per frame, ratio) and optionally writes markdown (--markdown FILE) and the before/after
-picture for docs/redaction.md (--picture PNG).
+picture for docs/redaction.md (--picture PNG). --core-only times just the core's two variants (for before/after
+comparisons of builds: put another build's facemask_ds first on PYTHONPATH and alternate).
 """
 
 from __future__ import annotations
@@ -160,6 +161,25 @@ def medians_ms(fns, frames, reps):
     return {k: statistics.median(v) for k, v in ts.items()}
 
 
+def run_core_only(reps):
+    """Only the core's two variants (default, feather 0): for before/after comparisons of builds (run the script with
+    PYTHONPATH pointing at another build's facemask_ds, alternating)."""
+    from facemask_ds import _native
+
+    rgb, rgba = make_frame()
+    boxes = faces()
+    print(f"facemask_ds._native: {_native.__file__}")
+    for fmt in ("RGBA", "I420"):
+        frames = [rgba] if fmt == "RGBA" else rgb_to_i420(rgb)
+        for mode in ("blur", "pixelate", "fill"):
+            m = medians_ms({
+                "ours": lambda p, mode=mode: _native.redact(p, fmt, W, H, boxes, mode=mode, shape="ellipse"),
+                "ours_hard": lambda p, mode=mode: _native.redact(p, fmt, W, H, boxes, mode=mode, shape="ellipse",
+                                                                feather=0.0),
+            }, frames, reps)
+            print(f"{fmt:5s} {mode:9s} core {m['ours']:6.2f} ms, feather 0 {m['ours_hard']:6.2f} ms", flush=True)
+
+
 def run(reps):
     import cv2
 
@@ -259,7 +279,11 @@ def main():
     ap.add_argument("--reps", type=int, default=40, help="frames per measurement (median is reported)")
     ap.add_argument("--markdown", help="also write the results table as markdown to this file")
     ap.add_argument("--picture", help="write the before/after PNG for docs/redaction.md")
+    ap.add_argument("--core-only", action="store_true", help="time only the core (default and feather 0)")
     a = ap.parse_args()
+    if a.core_only:
+        run_core_only(a.reps)
+        return
     if a.picture:
         picture(a.picture)
     rows = run(a.reps)

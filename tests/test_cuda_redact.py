@@ -478,3 +478,27 @@ def test_unfused_vertical_passes_byte_identical(native, gpu, fmt, monkeypatch):
         got = frame_to_planes(dev.get(d)[0], fmt, w, h)
         for p, (g, e) in enumerate(zip(got, cpu)):
             assert (g == e).all(), f"{fmt} multi_launch={multi} plane {p}: {(g != e).sum()} bytes differ"
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("fmt", ["RGBA", "NV12", "RGB"])
+def test_split_launches_byte_identical(native, gpu, fmt, monkeypatch):
+    """FACEMASK_CUDA_SPLIT=1: one plain launch per phase with kernels compiled per item kind (every mode; blur with
+    fused and unfused vertical passes; two waves)."""
+    dev = Dev(gpu)
+    monkeypatch.setenv("FACEMASK_CUDA_SPLIT", "1")
+    rng = np.random.default_rng(43)
+    w, h = 640, 360
+    boxes = np.concatenate([BIG_FACES, [[60, 40, 190, 200]]]).astype(np.float32)
+    for mode in MODES:
+        for nofuse in ("0", "1"):
+            monkeypatch.setenv("FACEMASK_CUDA_NOFUSE", nofuse)
+            planes = orc.random_planes(fmt, w, h, rng)
+            cpu = [p.copy() for p in planes]
+            native.redact(cpu, fmt, w, h, boxes, mode=mode, shape="ellipse")
+            d = dev.put(planes_to_frame(planes, fmt, w, h)[None])
+            st = native.cuda_redact(d, fmt, regions_of(boxes), mode=mode, shape="ellipse")
+            assert not st["cooperative"] and st["launches"] >= 2, st
+            got = frame_to_planes(dev.get(d)[0], fmt, w, h)
+            for p, (g, e) in enumerate(zip(got, cpu)):
+                assert (g == e).all(), f"{fmt} {mode} nofuse={nofuse} plane {p}: {(g != e).sum()} bytes differ"

@@ -120,6 +120,21 @@ def test_decimated_blur_on_a_real_face_frame(native):
             assert d.max() <= 1 and (d == 0).mean() > 0.995, fmt
 
 
+@pytest.mark.parametrize("w,strength", [(400, 1.0), (400, 0.5), (300, 1.0), (160, 0.2)])
+def test_blur_strength_matches_sigma(native, w, strength):
+    """How strong the blur is (docs/redaction.md): a step edge through a hard-edged box region comes out with the
+    10-90 % width of a Gaussian of the target sigma (2.563 sigma), within 10 %, for decimation factors 8, 4, 8, 1."""
+    h = 64
+    g = np.zeros((h, w), np.uint8)
+    g[:, w // 2:] = 255
+    native.redact([g], "GRAY8", w, h, np.array([[0, -h, w, 2 * h]], np.float32), shape="box", margin=1.0,
+                  feather=0.0, strength=strength)
+    sigma = 0.15 * max(w, 3 * h) * strength
+    row = g[h // 2].astype(float)
+    width = int(np.argmax(row >= 0.9 * 255)) - int(np.argmax(row >= 0.1 * 255))
+    assert abs(width / 2.563 / sigma - 1) <= 0.1, (width / 2.563, sigma)
+
+
 def test_fill_colour_and_untouched_alpha_byte(native):
     for fmt in ("RGBA", "ARGB", "BGRx", "xBGR"):
         planes = orc.random_planes(fmt, 40, 30, np.random.default_rng(1))

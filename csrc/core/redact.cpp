@@ -437,7 +437,7 @@ RowSpanCoef row_span_coef(const RegionPlan& pl, float feather) {
   return k;
 }
 
-RowSpan ellipse_row_span(const RowSpanCoef& k, double fy) {
+FACEMASK_INLINE RowSpan ellipse_row_span(const RowSpanCoef& k, double fy) {
   RowSpan sp;
   if (!k.ok) {
     sp.any_out = false;
@@ -467,8 +467,7 @@ RowSpan ellipse_row_span(const RowSpanCoef& k, double fy) {
 
 // a8 of an ellipse plan with feather > 0 for x in [x0, x1) of one row (vectorisable: ellipse_alpha_soft is
 // branch-free; same arithmetic as region_alpha_f). Returns true if any a8 != 0.
-FACEMASK_AVX2_CLONES
-bool alpha_span_soft(const RegionPlan& pl, int px0, int sx, float fy, float feather, uint8_t* a, int x0, int x1) {
+FACEMASK_INLINE bool alpha_span_soft(const RegionPlan& pl, int px0, int sx, float fy, float feather, uint8_t* a, int x0, int x1) {
   if (x1 <= x0) return false;
   const Ellipse e = pl.ellipse;
   const float c = pl.ca, s = pl.sa, fsx = static_cast<float>(sx);
@@ -506,7 +505,7 @@ inline void grow_to_blocks(int* x0, int* x1, int n, int V) {
 // alpha_span_soft over [x0, x1) grown to whole blocks of kAlphaBlock inside [0, pw) (the formula is exact at every
 // pixel, so the extra pixels get their true a8): the vector loop runs without its scalar remainder.
 constexpr int kAlphaBlock = 8;
-bool alpha_range_soft(const RegionPlan& pl, int px0, int sx, float fy, float feather, uint8_t* a, int x0, int x1,
+FACEMASK_INLINE bool alpha_range_soft(const RegionPlan& pl, int px0, int sx, float fy, float feather, uint8_t* a, int x0, int x1,
                       int pw) {
   if (x1 <= x0) return false;
   grow_to_blocks(&x0, &x1, pw, kAlphaBlock);

@@ -37,7 +37,7 @@
 //                  1. decimate to nx = ceil(pw / fx) by ny = ceil(ph / fy) cells (the rect's last row / column of
 //                     pixels repeated to complete the last cells):
 //                       L0[i][j] = (sum_{a<fy, b<fx} P[min(i fy + a, ph - 1)][min(j fx + b, pw - 1)] + fx fy / 2)
-//                                  >> (lg fx + lg fy)
+//                                  >> (lg fx + lg fy)      (fx fy / 2 in integers: 0 when fx = fy = 1)
 //                  2. on the nx x ny grid: 3 x horizontal box pass (radius rx), then 3 x vertical box pass (ry);
 //                     one pass:  out[i] = floor((sum_{k=-r..r} in[clamp(i + k, 0, n - 1)] + r) / (2r + 1))
 //                     (integers, clamp-to-edge inside the grid, every pass yields uint8) -> L;

@@ -611,47 +611,80 @@ __device__ void run_pixel_cell(const KernelArgs& k, const DevPlaneJob& j, const 
   }
 }
 
-__device__ void run_item(const KernelArgs& k, const DevPlaneJob& j, const DevItem& it, uint8_t* smem) {
-  switch (it.kind) {
-    case kRows:
+constexpr int kRowsBlocks = 3, kColsBlocks = 4, kUpBlocks = 3;  // register caps of the per-phase kernels
+constexpr int kAllKinds = (1 << kRows) | (1 << kCols) | (1 << kUpsample) | (1 << kPixelCell) | (1 << kFillRows);
+
+template <int kKinds = kAllKinds>  // item kinds compiled in (bit mask)
+__device__ __forceinline__ void run_item(const KernelArgs& k, const DevPlaneJob& j, const DevItem& it, uint8_t* smem) {
+  if ((kKinds >> kRows) & 1) {
+    if (it.kind == kRows) {
       if (j.nch == 1) run_rows_t<1>(k, j, it, smem);
       else if (j.nch == 2) run_rows_t<2>(k, j, it, smem);
       else run_rows_t<3>(k, j, it, smem);
-      break;
-    case kCols:
+      return;
+    }
+  }
+  if ((kKinds >> kCols) & 1) {
+    if (it.kind == kCols) {
       if (j.cs == 1) run_cols_t<uint8_t>(k, j, it, smem);
       else if (j.cs == 2) run_cols_t<uint16_t>(k, j, it, smem);
       else run_cols_t<unsigned>(k, j, it, smem);
-      break;
-    case kUpsample:
+      return;
+    }
+  }
+  if ((kKinds >> kUpsample) & 1) {
+    if (it.kind == kUpsample) {
       if (j.nch == 1) run_upsample_t<1>(k, j, it, smem);
       else if (j.nch == 2) run_upsample_t<2>(k, j, it, smem);
       else run_upsample_t<3>(k, j, it, smem);
-      break;
-    case kPixelCell: run_pixel_cell(k, j, it, smem); break;
-    default: run_fill(k, j, it); break;
+      return;
+    }
+  }
+  if ((kKinds >> kPixelCell) & 1) {
+    if (it.kind == kPixelCell) {
+      run_pixel_cell(k, j, it, smem);
+      return;
+    }
+  }
+  if ((kKinds >> kFillRows) & 1) {
+    if (it.kind == kFillRows) run_fill(k, j, it);
   }
 }
 
+// Items of phase ph fetched dynamically by the block.
+template <int kKinds>
+__device__ __forceinline__ void run_phase(const KernelArgs& k, int ph, uint8_t* smem, int* s_item) {
+  const Phase P = k.phases[ph];
+  for (;;) {
+    if (threadIdx.x == 0) *s_item = P.begin + atomicAdd(&k.counters[ph], 1);
+    __syncthreads();
+    const int i = *s_item;
+    __syncthreads();
+    if (i >= P.end) break;
+    const DevItem it = k.items[i];
+    const DevPlaneJob j = k.jobs[it.job];
+    run_item<kKinds>(k, j, it, smem);
+    __syncthreads();
+  }
+}
+
+// All phases of a batch in one cooperative launch (grid-wide syncs between phases).
 template <int kThr, int kMinBlocks>
 __global__ void __launch_bounds__(kThr, kMinBlocks) redact_kernel(KernelArgs k, int first_phase, int end_phase) {
   extern __shared__ __align__(16) uint8_t smem[];
   __shared__ int s_item;
   for (int ph = first_phase; ph < end_phase; ++ph) {
-    const Phase P = k.phases[ph];
-    for (;;) {
-      if (threadIdx.x == 0) s_item = P.begin + atomicAdd(&k.counters[ph], 1);
-      __syncthreads();
-      const int i = s_item;
-      __syncthreads();
-      if (i >= P.end) break;
-      const DevItem it = k.items[i];
-      const DevPlaneJob j = k.jobs[it.job];
-      run_item(k, j, it, smem);
-      __syncthreads();
-    }
+    run_phase<kAllKinds>(k, ph, smem, &s_item);
     if (ph + 1 < end_phase) cg::this_grid().sync();
   }
+}
+
+// One phase per launch, compiled for its item kinds only (own register budget and occupancy).
+template <int kMinBlocks, int kKinds>
+__global__ void __launch_bounds__(256, kMinBlocks) redact_phase_kernel(KernelArgs k, int ph) {
+  extern __shared__ __align__(16) uint8_t smem[];
+  __shared__ int s_item;
+  run_phase<kKinds>(k, ph, smem, &s_item);
 }
 
 size_t align16(size_t n) { return (n + 15) & ~static_cast<size_t>(15); }
@@ -767,6 +800,7 @@ struct Redactor::Impl {
     const void* fn = nullptr;
     int threads = 0, bps = 0;  // threads per block, resident blocks per SM
   } var[4];
+  Variant phase_var[4];  // one launch per phase: [0] row bands (+ fused columns), [1] columns, [2] upsampling, [3] misc
   bool init_ok = false;
   std::string init_error;
   Slot slots[2];
@@ -799,6 +833,18 @@ Redactor::Redactor() : impl_(new Impl) {
       e = cudaFuncSetAttribute(fns[v], cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxShared);
     if (e == cudaSuccess)
       e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&m.var[v].bps, fns[v], thr[v], kSmemBytes);
+  }
+  const void* pfns[4] = {
+      reinterpret_cast<const void*>(redact_phase_kernel<kRowsBlocks, (1 << kRows) | (1 << kCols)>),
+      reinterpret_cast<const void*>(redact_phase_kernel<kColsBlocks, (1 << kCols)>),
+      reinterpret_cast<const void*>(redact_phase_kernel<kUpBlocks, (1 << kUpsample)>),
+      reinterpret_cast<const void*>(redact_phase_kernel<2, (1 << kPixelCell) | (1 << kFillRows)>)};
+  for (int v = 0; v < 4; ++v) {
+    m.phase_var[v].fn = pfns[v];
+    m.phase_var[v].threads = 256;
+    if (e == cudaSuccess)
+      e = cudaFuncSetAttribute(pfns[v], cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxShared);
+    if (e == cudaSuccess) e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&m.phase_var[v].bps, pfns[v], 256, kSmemBytes);
   }
   for (Slot& sl : m.slots)
     if (e == cudaSuccess) e = cudaEventCreateWithFlags(&sl.done, cudaEventDisableTiming);
@@ -904,7 +950,11 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   if (m.var[vi].bps <= 0) vi = 0;
   const void* kfn = m.var[vi].fn;
   const int bps = m.var[vi].bps, threads = m.var[vi].threads;
-  const int resident = std::max(1, bps * m.num_sms);
+  // Tuning knob (benchmarks): FACEMASK_CUDA_SPLIT=1: one plain launch per phase with a kernel compiled for that
+  // phase's item kinds only (own register cap and occupancy) instead of one cooperative launch.
+  const char* spl = std::getenv("FACEMASK_CUDA_SPLIT");
+  const bool split = spl && std::strcmp(spl, "1") == 0 && m.phase_var[0].bps > 0 && m.phase_var[2].bps > 0;
+  const int resident = std::max(1, (split ? std::max(m.phase_var[0].bps, m.phase_var[2].bps) : bps) * m.num_sms);
   // Tuning knob (benchmarks): FACEMASK_CUDA_ITEMS = work items per resident block the decimation and upsampling
   // phases are cut into (default 1: measured fastest on H100 against 2 and 4, docs/benchmarks.md).
   double items_per_block = 1.0;
@@ -1133,7 +1183,23 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   // phases of the launch (0: the launch alone), so phase times can be read as differences.
   if (const char* pl = std::getenv("FACEMASK_CUDA_PHASES")) nphases = std::max(0, std::min(nphases, std::atoi(pl)));
 
-  if (m.coop_supported && bps > 0 && !force_multi_launch_) {
+  if (split) {
+    for (int ph = 0; ph < nphases; ++ph) {
+      const int kind = items[static_cast<size_t>(phases[ph].begin)].kind;
+      const Impl::Variant& pv = m.phase_var[kind == kRows ? 0 : (kind == kCols ? 1 : (kind == kUpsample ? 2 : 3))];
+      const int n = phases[ph].end - phases[ph].begin;
+      const int grid = std::max(1, std::min(pv.bps * m.num_sms, n));
+      int phv = ph;
+      void* args[] = {&ka, &phv};
+      e = cudaLaunchKernel(pv.fn, dim3(grid), dim3(pv.threads), args, kSmemBytes, stream);
+      if (e != cudaSuccess) {
+        *error = cuda_msg("redact_phase_kernel launch", e);
+        sl.pending = cudaEventRecord(sl.done, stream) == cudaSuccess;
+        return false;
+      }
+      st.launches++;
+    }
+  } else if (m.coop_supported && bps > 0 && !force_multi_launch_) {
     const int grid = std::max(1, std::min(bps * m.num_sms, max_phase_items));
     int first = 0, end = nphases;
     void* args[] = {&ka, &first, &end};
