@@ -53,10 +53,6 @@ int box_radius_for_sigma(double sigma) {
   return static_cast<int>(r);
 }
 
-int plane_radius(const RegionPlan& plan, int sub) {
-  return box_radius_for_sigma(static_cast<double>(plan.sigma) / (sub > 0 ? sub : 1));
-}
-
 int blur_factor(double s) {
   if (!(s >= 8.0)) return 1;  // also NaN
   int f = 1;

@@ -128,7 +128,7 @@ struct RegionPlan {
   int x0 = 0, y0 = 0, x1 = 0, y1 = 0;  // luma rect [x0, x1) x [y0, y1), clipped, even-snapped
   float face_size = 0.f;               // S
   float sigma = 0.f;                   // blur sigma, luma px
-  int radius = 0;                      // box radius for a full-resolution plane
+  int radius = 0;                      // box_radius_for_sigma(sigma): the undecimated (f = 1) luma radius, informative; the passes use plane_blur()
   int cell = 0;                        // pixelate cell, luma px (even)
   int kind = 0;                        // 0 box, 1 ellipse (box/oval shapes), 2 mask
   Ellipse ellipse;                     // kind 1
@@ -155,10 +155,6 @@ struct BlurAxis {
   int factor = 1, log2_factor = 0, radius = 1;
 };
 BlurAxis plane_blur(const RegionPlan& plan, int sub);
-
-/// Pre-decimation radius box_radius_for_sigma(plan.sigma / sub) (the f = 1 radius; the CPU passes use plane_blur();
-/// kept for the CUDA path until it moves to plane_blur()).
-int plane_radius(const RegionPlan& plan, int sub);
 
 /// Coverage of the frame point (px, py) for a plan, with the plan's feather or an override (>= 0).
 FACEMASK_HD inline float region_alpha_f(const RegionPlan& pl, float px, float py, float feather_px) {
