@@ -396,6 +396,15 @@ def main():
         r["nofuse_identical"] = bool(torch.equal(a, c))
         log(f"{fmt}: vertical passes not fused (own phase): kernel {r['kernel_only_us_nofuse']:.1f} us, identical "
             f"{r['nofuse_identical']}")
+        os.environ["FACEMASK_CUDA_BARRIER"] = "1"  # blur stages separated by grid barriers instead of dataflow waits
+        c = base.clone()
+        native.cuda_redact(c, fmt, regions, stream=stream)
+        kl = [native.cuda_redact(frames, fmt, regions, stream=stream, timing=True) for _ in range(20)]
+        del os.environ["FACEMASK_CUDA_BARRIER"]
+        r["kernel_only_us_barrier"] = statistics.median(k["kernel_us"] for k in kl)
+        r["barrier_identical"] = bool(torch.equal(a, c))
+        log(f"{fmt}: grid barriers between the blur stages (no dataflow): kernel {r['kernel_only_us_barrier']:.1f} us, "
+            f"identical {r['barrier_identical']}")
         os.environ["FACEMASK_CUDA_NOCLASSIFY"] = "1"  # region_alpha() at every pixel (the previous kernel's way)
         c = base.clone()
         native.cuda_redact(c, fmt, regions, stream=stream)
@@ -406,11 +415,13 @@ def main():
         log(f"{fmt}: no coverage pre-classification: kernel {r['kernel_only_us_noclassify']:.1f} us, identical "
             f"{r['noclassify_identical']}")
         for nph in range(0, 4):  # profiling: only the first n phases (0: the launch alone; output incomplete)
+            os.environ["FACEMASK_CUDA_BARRIER"] = "1"  # (with dataflow a wave's blur is one phase)
             os.environ["FACEMASK_CUDA_PHASES"] = str(nph)
             kl = [native.cuda_redact(frames, fmt, regions, stream=stream, timing=True) for _ in range(20)]
             del os.environ["FACEMASK_CUDA_PHASES"]
+            del os.environ["FACEMASK_CUDA_BARRIER"]
             r[f"kernel_only_us_phases{nph}"] = statistics.median(k["kernel_us"] for k in kl)
-        log(f"{fmt}: first n phases (n = 0..3): " +
+        log(f"{fmt}: with grid barriers, first n phases (n = 0..3): " +
             ", ".join("%.1f" % r[f"kernel_only_us_phases{n}"] for n in range(4)) + " us")
         for occ in ("4", "8"):  # kernel variants: 128 threads x 4 or 8 blocks/SM (default 256 threads x 2 blocks/SM)
             os.environ["FACEMASK_CUDA_OCC"] = occ
