@@ -326,88 +326,109 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq"), optimize("fp-contra
 //   eval:   the listed cells 16 at a time with ellipse_alpha_soft's arithmetic (vector intrinsics in its order, no
 //           contraction in these functions), written back one by one.
 struct Oval32Bounds {
-  alignas(64) int32_t a0[32], a1[32];  // cells [a0, a1) are 1
+  alignas(64) uint32_t in[32];         // bit j: cell j is 1 (cells [a0, a1))
   alignas(64) int32_t sl[32], sr[32];  // flat index (row * 32 + column) of the first cell of each band run
   alignas(64) int32_t nl[32], nr[32];  // band run lengths
 };
 constexpr int kOval32IdxCap = 32 * 32 + 48;  // a block's band cells + the overhang of the last vector stores
 
+// The row spans in float, 16 rows per vector, each widened (outer) or narrowed (inner) by a margin that covers the
+// float rounding (below), so that [a0, a1) only holds cells with (j - mid)^2 <= r2_in and every cell with
+// (j - mid)^2 < r2_out lies in [o0, o1) (mid, r2 as oval_rows computes them in double; the classification argument
+// at rasterize_face_oval covers those). Float errors, relative to u = 2^-24 and the magnitudes involved: dy = y - cy
+// and every product and sum are rounded once each, and mid0, mid1, c2, k are rounded from double, so
+// |mid_f - mid| <= 4 u (|mid0| + |mid1 dy|) and |r2_f - r2| <= 6 u (|c2 dy^2| + |k|) (+ tiny); the square root and
+// the sums mid +- w add <= 3 u (|mid| + w). The margins used are 1e-6 (~17 u) times those magnitudes (+ 1e-6), and
+// bounds are taken with an exact floor. Anything non-finite: every cell of the row goes to the exact evaluation.
 FACEMASK_AVX512_INLINE void oval32_bounds(const OvalRaster& P, int r0, Oval32Bounds* B) {
-  const __m512d v_cy = _mm512_set1_pd(P.cy), v_mid0 = _mm512_set1_pd(P.mid0), v_mid1 = _mm512_set1_pd(P.mid1),
-                v_c2 = _mm512_set1_pd(P.c2), v_kout = _mm512_set1_pd(P.k_out), v_kin = _mm512_set1_pd(P.k_in);
-  const __m512d v_zero = _mm512_setzero_pd(), v_wmax = _mm512_set1_pd(33.0), v_m1 = _mm512_set1_pd(-1.0),
-                v_two = _mm512_set1_pd(2.0);
-  const __m256i z = _mm256_setzero_si256(), w32 = _mm256_set1_epi32(32), one = _mm256_set1_epi32(1);
-  const __m256i iota8 = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  const __mmask8 has_in = P.has_in ? 0xff : 0;
-  for (int k = 0; k < 32; k += 8) {
+  const __m512 v_cy = _mm512_set1_ps(P.e.cy), v_mid0 = _mm512_set1_ps(static_cast<float>(P.mid0)),
+               v_mid1 = _mm512_set1_ps(static_cast<float>(P.mid1)), v_c2 = _mm512_set1_ps(static_cast<float>(P.c2)),
+               v_kout = _mm512_set1_ps(static_cast<float>(P.k_out)), v_kin = _mm512_set1_ps(static_cast<float>(P.k_in));
+  const __m512 v_zero = _mm512_setzero_ps(), v_eps = _mm512_set1_ps(1e-6f), v_one = _mm512_set1_ps(1.f),
+               v_wmax = _mm512_set1_ps(33.f), v_m1 = _mm512_set1_ps(-1.f), v_inf = _mm512_set1_ps(INFINITY);
+  const __m512i z = _mm512_setzero_si512(), w32 = _mm512_set1_epi32(32), one = _mm512_set1_epi32(1);
+  const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __mmask16 has_in = P.has_in ? 0xffff : 0;
+  auto fabs = [](__m512 v) { return _mm512_abs_ps(v); };
+  // floor(clamp(v, -1, 33)) + 1 as int; NaN -> nan_to (-1 or 33) first
+  auto bound = [&](__m512 v, __m512 nan_to) {
+    const __mmask16 num = _mm512_cmp_ps_mask(v, v, _CMP_ORD_Q);
+    const __m512 c = _mm512_min_ps(_mm512_max_ps(_mm512_mask_blend_ps(num, nan_to, v), v_m1), v_wmax);
+    return _mm512_add_epi32(_mm512_cvttps_epi32(_mm512_roundscale_ps(c, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC)), one);
+  };
+  for (int k = 0; k < 32; k += 16) {
+    const __m512 rowf = _mm512_cvtepi32_ps(_mm512_add_epi32(_mm512_set1_epi32(r0 + k), iota));
     // y = y1 + (i + 0.5f) * ch in float, as the per-cell definition
-    const __m256 rowf = _mm256_cvtepi32_ps(_mm256_add_epi32(_mm256_set1_epi32(r0 + k), iota8));
-    const __m256 ys = _mm256_add_ps(_mm256_set1_ps(P.y1),
-                                    _mm256_mul_ps(_mm256_add_ps(rowf, _mm256_set1_ps(0.5f)), _mm256_set1_ps(P.ch)));
-    const __m512d dy = _mm512_sub_pd(_mm512_cvtps_pd(ys), v_cy), dy2 = _mm512_mul_pd(dy, dy);
-    const __m512d mid = _mm512_add_pd(v_mid0, _mm512_mul_pd(v_mid1, dy));
-    const __m512d c2dy2 = _mm512_mul_pd(v_c2, dy2);
-    const __m512d r2o = _mm512_add_pd(c2dy2, v_kout), r2i = _mm512_add_pd(c2dy2, v_kin);
-    const __mmask8 ok_o = _mm512_cmp_pd_mask(r2o, v_zero, _CMP_GT_OQ);
-    const __mmask8 ok_i = _mm512_cmp_pd_mask(r2i, v_zero, _CMP_GT_OQ) & has_in;
-    const __m512d ro = _mm512_sqrt_pd(_mm512_maskz_mov_pd(ok_o, r2o));
-    const __m512d ri = _mm512_sqrt_pd(_mm512_maskz_mov_pd(ok_i, r2i));
-    // max(-1, min(v, wmax)), NaN -> -1
-    auto clamp = [&](__m512d v) {
-      const __m512d lo = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(v, v_wmax, _CMP_LT_OQ), v_wmax, v);
-      return _mm512_mask_blend_pd(_mm512_cmp_pd_mask(v, v_m1, _CMP_GT_OQ), v_m1, lo);
-    };
-    const __m512d lo_o = _mm512_mask_blend_pd(ok_o, v_wmax, clamp(_mm512_sub_pd(mid, ro)));
-    const __m512d hi_o = _mm512_mask_blend_pd(ok_o, v_m1, clamp(_mm512_add_pd(mid, ro)));
-    const __m512d lo_i = _mm512_mask_blend_pd(ok_i, v_wmax, clamp(_mm512_sub_pd(mid, ri)));
-    const __m512d hi_i = _mm512_mask_blend_pd(ok_i, v_m1, clamp(_mm512_add_pd(mid, ri)));
-    // floor(v) + 1 = int(v + 2) - 1 for v >= -2
-    auto fl1 = [&](__m512d v) { return _mm256_sub_epi32(_mm512_cvttpd_epi32(_mm512_add_pd(v, v_two)), one); };
-    const __m256i o0 = _mm256_max_epi32(z, _mm256_min_epi32(fl1(lo_o), w32));
-    const __m256i o1 = _mm256_max_epi32(o0, _mm256_min_epi32(fl1(hi_o), w32));
-    const __m256i a0 = _mm256_max_epi32(o0, _mm256_min_epi32(fl1(lo_i), o1));
-    const __m256i a1 = _mm256_max_epi32(a0, _mm256_min_epi32(fl1(hi_i), o1));
-    const __m256i base = _mm256_slli_epi32(_mm256_add_epi32(_mm256_set1_epi32(k), iota8), 5);
-    _mm256_store_si256(reinterpret_cast<__m256i*>(B->a0 + k), a0);
-    _mm256_store_si256(reinterpret_cast<__m256i*>(B->a1 + k), a1);
-    _mm256_store_si256(reinterpret_cast<__m256i*>(B->sl + k), _mm256_add_epi32(base, o0));
-    _mm256_store_si256(reinterpret_cast<__m256i*>(B->sr + k), _mm256_add_epi32(base, a1));
-    _mm256_store_si256(reinterpret_cast<__m256i*>(B->nl + k), _mm256_sub_epi32(a0, o0));
-    _mm256_store_si256(reinterpret_cast<__m256i*>(B->nr + k), _mm256_sub_epi32(o1, a1));
+    const __m512 ys = _mm512_add_ps(_mm512_set1_ps(P.y1),
+                                    _mm512_mul_ps(_mm512_add_ps(rowf, _mm512_set1_ps(0.5f)), _mm512_set1_ps(P.ch)));
+    const __m512 dy = _mm512_sub_ps(ys, v_cy), dy2 = _mm512_mul_ps(dy, dy);
+    const __m512 m1dy = _mm512_mul_ps(v_mid1, dy);
+    const __m512 mid = _mm512_add_ps(v_mid0, m1dy);
+    const __m512 c2dy2 = _mm512_mul_ps(v_c2, dy2);
+    const __m512 r2o = _mm512_add_ps(c2dy2, v_kout), r2i = _mm512_add_ps(c2dy2, v_kin);
+    const __m512 emid = _mm512_mul_ps(v_eps, _mm512_add_ps(_mm512_add_ps(fabs(v_mid0), fabs(m1dy)), v_one));
+    const __m512 r2o_hi = _mm512_add_ps(r2o, _mm512_mul_ps(v_eps, _mm512_add_ps(fabs(c2dy2), fabs(v_kout))));
+    const __m512 r2i_lo = _mm512_sub_ps(r2i, _mm512_mul_ps(v_eps, _mm512_add_ps(fabs(c2dy2), fabs(v_kin))));
+    const __m512 ro = _mm512_sqrt_ps(_mm512_max_ps(r2o_hi, v_zero));  // NaN -> 0 (max returns the second operand)
+    const __m512 ri = _mm512_sqrt_ps(_mm512_max_ps(r2i_lo, v_zero));
+    const __m512 amid = fabs(mid);
+    const __m512 wo = _mm512_add_ps(_mm512_add_ps(ro, emid), _mm512_mul_ps(v_eps, _mm512_add_ps(_mm512_add_ps(amid, ro), v_one)));
+    const __m512 wi = _mm512_sub_ps(_mm512_sub_ps(ri, emid), _mm512_mul_ps(v_eps, _mm512_add_ps(_mm512_add_ps(amid, ri), v_one)));
+    // outer: all cells when anything is not finite (|x| < inf is false for NaN and inf)
+    const __mmask16 fin_o = _mm512_cmp_ps_mask(fabs(r2o_hi), v_inf, _CMP_LT_OQ) & _mm512_cmp_ps_mask(amid, v_inf, _CMP_LT_OQ) &
+                            _mm512_cmp_ps_mask(fabs(wo), v_inf, _CMP_LT_OQ);
+    const __m512 lo_o = _mm512_mask_blend_ps(fin_o, v_m1, _mm512_sub_ps(mid, wo));
+    const __m512 hi_o = _mm512_mask_blend_ps(fin_o, v_wmax, _mm512_add_ps(mid, wo));
+    // inner: none unless has_in, r2i_lo > 0, wi > 0 and everything finite
+    const __mmask16 ok_i = has_in & _mm512_cmp_ps_mask(r2i_lo, v_zero, _CMP_GT_OQ) & _mm512_cmp_ps_mask(wi, v_zero, _CMP_GT_OQ) &
+                           _mm512_cmp_ps_mask(r2i_lo, v_inf, _CMP_LT_OQ) & _mm512_cmp_ps_mask(amid, v_inf, _CMP_LT_OQ) &
+                           _mm512_cmp_ps_mask(wi, v_inf, _CMP_LT_OQ);
+    const __m512 lo_i = _mm512_mask_blend_ps(ok_i, v_wmax, _mm512_sub_ps(mid, wi));
+    const __m512 hi_i = _mm512_mask_blend_ps(ok_i, v_m1, _mm512_add_ps(mid, wi));
+    const __m512i o0 = _mm512_max_epi32(z, _mm512_min_epi32(bound(lo_o, v_m1), w32));
+    const __m512i o1 = _mm512_max_epi32(o0, _mm512_min_epi32(bound(hi_o, v_wmax), w32));
+    const __m512i a0 = _mm512_max_epi32(o0, _mm512_min_epi32(bound(lo_i, v_wmax), o1));
+    const __m512i a1 = _mm512_max_epi32(a0, _mm512_min_epi32(bound(hi_i, v_m1), o1));
+    const __m512i base = _mm512_slli_epi32(_mm512_add_epi32(_mm512_set1_epi32(k), iota), 5);
+    // bits [a, b): (2^b - 1) & ~(2^a - 1) (a shift by 32 gives 0)
+    const __m512i m1 = _mm512_set1_epi32(-1);
+    const __m512i below_a0 = _mm512_add_epi32(_mm512_sllv_epi32(one, a0), m1);
+    const __m512i below_a1 = _mm512_add_epi32(_mm512_sllv_epi32(one, a1), m1);
+    _mm512_store_si512(B->in + k, _mm512_andnot_si512(below_a0, below_a1));
+    _mm512_store_si512(B->sl + k, _mm512_add_epi32(base, o0));
+    _mm512_store_si512(B->sr + k, _mm512_add_epi32(base, a1));
+    _mm512_store_si512(B->nl + k, _mm512_sub_epi32(a0, o0));
+    _mm512_store_si512(B->nr + k, _mm512_sub_epi32(o1, a1));
   }
 }
 
 // Rows [0, m) of a block (blk = its first row): 0/1 cells, band-cell list. Returns the list length.
 FACEMASK_AVX512_INLINE int oval32_fill(const Oval32Bounds& B, int m, float* blk, uint16_t* idx) {
-  const __m512i i_lo = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  const __m512i i_hi = _mm512_add_epi32(i_lo, _mm512_set1_epi32(16));
   const __m256i iota16 = _mm256_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   const __m256i sixteen = _mm256_set1_epi16(16);
   const __m512 v_one = _mm512_set1_ps(1.f);
   int n = 0;
   for (int k = 0; k < m; ++k) {
-    const __m512i a0 = _mm512_set1_epi32(B.a0[k]), a1 = _mm512_set1_epi32(B.a1[k]);
-    const __mmask16 in0 = _mm512_mask_cmplt_epi32_mask(_mm512_cmpge_epi32_mask(i_lo, a0), i_lo, a1);
-    const __mmask16 in1 = _mm512_mask_cmplt_epi32_mask(_mm512_cmpge_epi32_mask(i_hi, a0), i_hi, a1);
+    const uint32_t in = B.in[k];
     float* row = blk + k * 32;
-    _mm512_storeu_ps(row, _mm512_maskz_mov_ps(in0, v_one));
-    _mm512_storeu_ps(row + 16, _mm512_maskz_mov_ps(in1, v_one));
+    _mm512_storeu_ps(row, _mm512_maskz_mov_ps(static_cast<__mmask16>(in), v_one));
+    _mm512_storeu_ps(row + 16, _mm512_maskz_mov_ps(static_cast<__mmask16>(in >> 16), v_one));
+    const int nl = B.nl[k], nr = B.nr[k];
     const __m256i l = _mm256_add_epi16(iota16, _mm256_set1_epi16(static_cast<short>(B.sl[k])));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(idx + n), l);
-    if (B.nl[k] > 16) _mm256_storeu_si256(reinterpret_cast<__m256i*>(idx + n + 16), _mm256_add_epi16(l, sixteen));
-    n += B.nl[k];
+    if (nl > 16) _mm256_storeu_si256(reinterpret_cast<__m256i*>(idx + n + 16), _mm256_add_epi16(l, sixteen));
+    n += nl;
     const __m256i r = _mm256_add_epi16(iota16, _mm256_set1_epi16(static_cast<short>(B.sr[k])));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(idx + n), r);
-    if (B.nr[k] > 16) _mm256_storeu_si256(reinterpret_cast<__m256i*>(idx + n + 16), _mm256_add_epi16(r, sixteen));
-    n += B.nr[k];
+    if (nr > 16) _mm256_storeu_si256(reinterpret_cast<__m256i*>(idx + n + 16), _mm256_add_epi16(r, sixteen));
+    n += nr;
   }
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(idx + n), _mm256_setzero_si256());  // defined tail lanes
   return n;
 }
 
 // The n listed cells of a block starting at row r0 (blk = its first row), exactly as ellipse_alpha_soft.
-FACEMASK_AVX512_INLINE void oval32_eval(const OvalRaster& P, int r0, const uint16_t* idx, int n, float* blk) {
+FACEMASK_AVX512_INLINE void oval32_eval(const OvalRaster& P, int r0, const uint16_t* idx, int n, float* vals) {
   const Ellipse& e = P.e;
   // ellipse_alpha_soft's loop invariants
   const float irx = 1.f / e.rx, iry = 1.f / e.ry, ifeather = 1.f / P.feather;
@@ -419,7 +440,6 @@ FACEMASK_AVX512_INLINE void oval32_eval(const OvalRaster& P, int r0, const uint1
   const __m512 v_one = _mm512_set1_ps(1.f);
   const __m512 v_x1 = _mm512_set1_ps(P.x1), v_y1 = _mm512_set1_ps(P.y1), v_cw = _mm512_set1_ps(P.cw),
                v_ch = _mm512_set1_ps(P.ch);
-  alignas(64) float vals[kOval32IdxCap];
   for (int k = 0; k < n; k += 16) {
     const __m512i id = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(idx + k)));
     const __m512 fj = _mm512_cvtepi32_ps(_mm512_and_si512(id, _mm512_set1_epi32(31)));
@@ -443,6 +463,10 @@ FACEMASK_AVX512_INLINE void oval32_eval(const OvalRaster& P, int r0, const uint1
     const __m512 a1 = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, v_one, _CMP_LT_OQ), v_one, a);
     _mm512_store_ps(vals + k, _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(a, v_zero, _CMP_GT_OQ), a1));
   }
+}
+
+// The evaluated cells written to their places one by one.
+FACEMASK_AVX512_INLINE void oval32_scatter(const uint16_t* idx, const float* vals, int n, float* blk) {
   for (int k = 0; k < n; ++k) {
     blk[idx[k]] = vals[k];
     __asm__("" : "+r"(k));  // keeps this loop scalar (GCC's vector scatter is slower here)
@@ -452,11 +476,14 @@ FACEMASK_AVX512_INLINE void oval32_eval(const OvalRaster& P, int r0, const uint1
 FACEMASK_AVX512_TARGET void oval32_avx512(const OvalRaster& P, float* out) {
   Oval32Bounds B;
   alignas(64) uint16_t idx[kOval32IdxCap];
+  alignas(64) float vals[kOval32IdxCap];
   for (int r0 = 0; r0 < P.mask_h; r0 += 32) {
     float* const blk = out + static_cast<long>(r0) * 32;
+    const int m = std::min(32, P.mask_h - r0);
     oval32_bounds(P, r0, &B);
-    const int n = oval32_fill(B, std::min(32, P.mask_h - r0), blk, idx);
-    oval32_eval(P, r0, idx, n, blk);
+    const int n = oval32_fill(B, m, blk, idx);
+    oval32_eval(P, r0, idx, n, vals);
+    oval32_scatter(idx, vals, n, blk);
   }
 }
 #endif
@@ -579,17 +606,33 @@ FACEMASK_AVX512_TARGET void oval_batch_avx512(const Detection* const* dets, int 
   OvalRaster P[kBatch];
   Oval32Bounds B[kBatch];
   alignas(64) uint16_t idx[kBatch][kOval32IdxCap];
+  alignas(64) float vals[kOval32IdxCap];
   int cnt[kBatch];
   for (int k0 = 0; k0 < n; k0 += kBatch) {
     const int g = std::min(kBatch, n - k0);
     bool live[kBatch];
     for (int t = 0; t < g; ++t) live[t] = prepare_oval(*dets[k0 + t], 32, mask_h, outs[k0 + t], &P[t]);
+#ifdef ST1
+    __asm__ volatile("" :: "r"(P) : "memory"); continue;
+#endif
     for (int t = 0; t < g; ++t)
       if (live[t]) oval32_bounds(P[t], 0, &B[t]);
+#ifdef ST2
+    __asm__ volatile("" :: "r"(B) : "memory"); continue;
+#endif
     for (int t = 0; t < g; ++t)
       if (live[t]) cnt[t] = oval32_fill(B[t], mask_h, outs[k0 + t], idx[t]);
+#ifdef ST3
+    __asm__ volatile("" :: "r"(idx), "r"(cnt) : "memory"); continue;
+#endif
     for (int t = 0; t < g; ++t)
-      if (live[t]) oval32_eval(P[t], 0, idx[t], cnt[t], outs[k0 + t]);
+      if (live[t]) {
+        oval32_eval(P[t], 0, idx[t], cnt[t], vals);
+#ifdef ST4
+        __asm__ volatile("" :: "r"(vals) : "memory"); continue;
+#endif
+        oval32_scatter(idx[t], vals, cnt[t], outs[k0 + t]);
+      }
   }
 }
 #endif
