@@ -317,20 +317,33 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq"), optimize("fp-contra
 #define FACEMASK_AVX512_TARGET __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq"), optimize("fp-contract=off")))
 #define FACEMASK_AVX512_INLINE FACEMASK_AVX512_TARGET FACEMASK_ALWAYS_INLINE
 
-// Width 32 with AVX-512, in blocks of up to 32 rows and three stages (so that a batch of faces can run each stage
-// for several faces in a row: their independent dependency chains then overlap):
-//   bounds: oval_rows' row spans and integer bounds o0 <= a0 <= a1 <= o1 (the same double operations: the same
-//           classification), 8 rows per vector;
-//   fill:   per row two vector stores of the 0/1 cells and two of the flat indices of the band runs [o0, a0) and
-//           [a1, o1) (16 or 32 consecutive uint16; the list advances by the run lengths);
-//   eval:   the listed cells 16 at a time with ellipse_alpha_soft's arithmetic (vector intrinsics in its order, no
-//           contraction in these functions), written back one by one.
+// Width 32 with AVX-512 (the parse functions' default mask), in blocks of up to 32 rows and four stages, so that a
+// batch of faces (oval_batch_avx512) can run each stage for several faces in a row and their dependency chains
+// overlap:
+//   bounds:  per row the integer bounds o0 <= a0 <= a1 <= o1 of oval_rows' classification (cells [a0, a1) surely 1,
+//            cells outside [o0, o1) surely 0), from the same row spans computed in float with a margin that covers
+//            the float rounding (oval32_bounds), 16 rows per vector;
+//   fill:    per row two vector stores of the 0/1 cells and one or two of the flat indices of each band run
+//            [o0, a0), [a1, o1) (16 consecutive uint16; the list advances by the run lengths);
+//   eval:    the listed cells 16 at a time with ellipse_alpha_soft's arithmetic (vector intrinsics in its order; no
+//            contraction in these functions);
+//   scatter: the evaluated cells written to their places one by one (measured faster here than a vector scatter,
+//            masked vector stores per run or a second pass over the rows that blends them in).
 struct Oval32Bounds {
   alignas(64) uint32_t in[32];         // bit j: cell j is 1 (cells [a0, a1))
   alignas(64) int32_t sl[32], sr[32];  // flat index (row * 32 + column) of the first cell of each band run
   alignas(64) int32_t nl[32], nr[32];  // band run lengths
 };
 constexpr int kOval32IdxCap = 32 * 32 + 48;  // a block's band cells + the overhang of the last vector stores
+
+// floor(clamp(v, -1, 33)) + 1 as int; NaN -> nan_to (-1 or 33) first
+FACEMASK_AVX512_INLINE __m512i oval32_bound(__m512 v, __m512 nan_to) {
+  const __mmask16 num = _mm512_cmp_ps_mask(v, v, _CMP_ORD_Q);
+  const __m512 c = _mm512_min_ps(_mm512_max_ps(_mm512_mask_blend_ps(num, nan_to, v), _mm512_set1_ps(-1.f)),
+                                 _mm512_set1_ps(33.f));
+  return _mm512_add_epi32(_mm512_cvttps_epi32(_mm512_roundscale_ps(c, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC)),
+                          _mm512_set1_epi32(1));
+}
 
 // The row spans in float, 16 rows per vector, each widened (outer) or narrowed (inner) by a margin that covers the
 // float rounding (below), so that [a0, a1) only holds cells with (j - mid)^2 <= r2_in and every cell with
@@ -349,13 +362,6 @@ FACEMASK_AVX512_INLINE void oval32_bounds(const OvalRaster& P, int r0, Oval32Bou
   const __m512i z = _mm512_setzero_si512(), w32 = _mm512_set1_epi32(32), one = _mm512_set1_epi32(1);
   const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   const __mmask16 has_in = P.has_in ? 0xffff : 0;
-  auto fabs = [](__m512 v) { return _mm512_abs_ps(v); };
-  // floor(clamp(v, -1, 33)) + 1 as int; NaN -> nan_to (-1 or 33) first
-  auto bound = [&](__m512 v, __m512 nan_to) {
-    const __mmask16 num = _mm512_cmp_ps_mask(v, v, _CMP_ORD_Q);
-    const __m512 c = _mm512_min_ps(_mm512_max_ps(_mm512_mask_blend_ps(num, nan_to, v), v_m1), v_wmax);
-    return _mm512_add_epi32(_mm512_cvttps_epi32(_mm512_roundscale_ps(c, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC)), one);
-  };
   for (int k = 0; k < 32; k += 16) {
     const __m512 rowf = _mm512_cvtepi32_ps(_mm512_add_epi32(_mm512_set1_epi32(r0 + k), iota));
     // y = y1 + (i + 0.5f) * ch in float, as the per-cell definition
@@ -366,17 +372,17 @@ FACEMASK_AVX512_INLINE void oval32_bounds(const OvalRaster& P, int r0, Oval32Bou
     const __m512 mid = _mm512_add_ps(v_mid0, m1dy);
     const __m512 c2dy2 = _mm512_mul_ps(v_c2, dy2);
     const __m512 r2o = _mm512_add_ps(c2dy2, v_kout), r2i = _mm512_add_ps(c2dy2, v_kin);
-    const __m512 emid = _mm512_mul_ps(v_eps, _mm512_add_ps(_mm512_add_ps(fabs(v_mid0), fabs(m1dy)), v_one));
-    const __m512 r2o_hi = _mm512_add_ps(r2o, _mm512_mul_ps(v_eps, _mm512_add_ps(fabs(c2dy2), fabs(v_kout))));
-    const __m512 r2i_lo = _mm512_sub_ps(r2i, _mm512_mul_ps(v_eps, _mm512_add_ps(fabs(c2dy2), fabs(v_kin))));
+    const __m512 emid = _mm512_mul_ps(v_eps, _mm512_add_ps(_mm512_add_ps(_mm512_abs_ps(v_mid0), _mm512_abs_ps(m1dy)), v_one));
+    const __m512 r2o_hi = _mm512_add_ps(r2o, _mm512_mul_ps(v_eps, _mm512_add_ps(_mm512_abs_ps(c2dy2), _mm512_abs_ps(v_kout))));
+    const __m512 r2i_lo = _mm512_sub_ps(r2i, _mm512_mul_ps(v_eps, _mm512_add_ps(_mm512_abs_ps(c2dy2), _mm512_abs_ps(v_kin))));
     const __m512 ro = _mm512_sqrt_ps(_mm512_max_ps(r2o_hi, v_zero));  // NaN -> 0 (max returns the second operand)
     const __m512 ri = _mm512_sqrt_ps(_mm512_max_ps(r2i_lo, v_zero));
-    const __m512 amid = fabs(mid);
+    const __m512 amid = _mm512_abs_ps(mid);
     const __m512 wo = _mm512_add_ps(_mm512_add_ps(ro, emid), _mm512_mul_ps(v_eps, _mm512_add_ps(_mm512_add_ps(amid, ro), v_one)));
     const __m512 wi = _mm512_sub_ps(_mm512_sub_ps(ri, emid), _mm512_mul_ps(v_eps, _mm512_add_ps(_mm512_add_ps(amid, ri), v_one)));
     // outer: all cells when anything is not finite (|x| < inf is false for NaN and inf)
-    const __mmask16 fin_o = _mm512_cmp_ps_mask(fabs(r2o_hi), v_inf, _CMP_LT_OQ) & _mm512_cmp_ps_mask(amid, v_inf, _CMP_LT_OQ) &
-                            _mm512_cmp_ps_mask(fabs(wo), v_inf, _CMP_LT_OQ);
+    const __mmask16 fin_o = _mm512_cmp_ps_mask(_mm512_abs_ps(r2o_hi), v_inf, _CMP_LT_OQ) & _mm512_cmp_ps_mask(amid, v_inf, _CMP_LT_OQ) &
+                            _mm512_cmp_ps_mask(_mm512_abs_ps(wo), v_inf, _CMP_LT_OQ);
     const __m512 lo_o = _mm512_mask_blend_ps(fin_o, v_m1, _mm512_sub_ps(mid, wo));
     const __m512 hi_o = _mm512_mask_blend_ps(fin_o, v_wmax, _mm512_add_ps(mid, wo));
     // inner: none unless has_in, r2i_lo > 0, wi > 0 and everything finite
@@ -385,10 +391,10 @@ FACEMASK_AVX512_INLINE void oval32_bounds(const OvalRaster& P, int r0, Oval32Bou
                            _mm512_cmp_ps_mask(wi, v_inf, _CMP_LT_OQ);
     const __m512 lo_i = _mm512_mask_blend_ps(ok_i, v_wmax, _mm512_sub_ps(mid, wi));
     const __m512 hi_i = _mm512_mask_blend_ps(ok_i, v_m1, _mm512_add_ps(mid, wi));
-    const __m512i o0 = _mm512_max_epi32(z, _mm512_min_epi32(bound(lo_o, v_m1), w32));
-    const __m512i o1 = _mm512_max_epi32(o0, _mm512_min_epi32(bound(hi_o, v_wmax), w32));
-    const __m512i a0 = _mm512_max_epi32(o0, _mm512_min_epi32(bound(lo_i, v_wmax), o1));
-    const __m512i a1 = _mm512_max_epi32(a0, _mm512_min_epi32(bound(hi_i, v_m1), o1));
+    const __m512i o0 = _mm512_max_epi32(z, _mm512_min_epi32(oval32_bound(lo_o, v_m1), w32));
+    const __m512i o1 = _mm512_max_epi32(o0, _mm512_min_epi32(oval32_bound(hi_o, v_wmax), w32));
+    const __m512i a0 = _mm512_max_epi32(o0, _mm512_min_epi32(oval32_bound(lo_i, v_wmax), o1));
+    const __m512i a1 = _mm512_max_epi32(a0, _mm512_min_epi32(oval32_bound(hi_i, v_m1), o1));
     const __m512i base = _mm512_slli_epi32(_mm512_add_epi32(_mm512_set1_epi32(k), iota), 5);
     // bits [a, b): (2^b - 1) & ~(2^a - 1) (a shift by 32 gives 0)
     const __m512i m1 = _mm512_set1_epi32(-1);
@@ -612,25 +618,13 @@ FACEMASK_AVX512_TARGET void oval_batch_avx512(const Detection* const* dets, int 
     const int g = std::min(kBatch, n - k0);
     bool live[kBatch];
     for (int t = 0; t < g; ++t) live[t] = prepare_oval(*dets[k0 + t], 32, mask_h, outs[k0 + t], &P[t]);
-#ifdef ST1
-    __asm__ volatile("" :: "r"(P) : "memory"); continue;
-#endif
     for (int t = 0; t < g; ++t)
       if (live[t]) oval32_bounds(P[t], 0, &B[t]);
-#ifdef ST2
-    __asm__ volatile("" :: "r"(B) : "memory"); continue;
-#endif
     for (int t = 0; t < g; ++t)
       if (live[t]) cnt[t] = oval32_fill(B[t], mask_h, outs[k0 + t], idx[t]);
-#ifdef ST3
-    __asm__ volatile("" :: "r"(idx), "r"(cnt) : "memory"); continue;
-#endif
     for (int t = 0; t < g; ++t)
       if (live[t]) {
         oval32_eval(P[t], 0, idx[t], cnt[t], vals);
-#ifdef ST4
-        __asm__ volatile("" :: "r"(vals) : "memory"); continue;
-#endif
         oval32_scatter(idx[t], vals, cnt[t], outs[k0 + t]);
       }
   }
