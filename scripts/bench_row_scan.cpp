@@ -94,6 +94,22 @@ __attribute__((noinline)) long touch_lines(const float* p) {  // one load per ro
   return s;
 }
 
+// S independent streams over S contiguous parts of the rows (more misses in flight; the hardware prefetcher follows
+// each), optionally with a software prefetch D rows ahead in each stream
+template <int S, int D>
+__attribute__((noinline)) long touch_streams(const float* p) {
+  long s = 0;
+  const long part = N / S;
+  for (long i = 0; i < part; ++i)
+    for (int t = 0; t < S; ++t) {
+      const long r = t * part + i;
+      if (D > 0 && r + D < N) __builtin_prefetch(p + (r + D) * kStep);
+      s += reinterpret_cast<const int*>(p)[r * kStep + 4];
+    }
+  for (long r = S * part; r < N; ++r) s += reinterpret_cast<const int*>(p)[r * kStep + 4];
+  return s;
+}
+
 __attribute__((noinline)) float read_all(const float* p) {
   float s[16] = {0};
   for (long i = 0; i < N * kStep; i += 16)
@@ -169,6 +185,10 @@ int main() {
     std::printf("4-accumulator max                 %6.2f us\n", median_us([&] { sink = scan_max4(p, 0.5f); }));
     const double floor_us = median_us([&] { sink = touch_lines(p); });
     std::printf("one load per row (floor)          %6.2f us = %.0f GB/s of lines\n", floor_us, N * 64 / floor_us / 1e3);
+    std::printf("one load per row, 2 streams       %6.2f us\n", median_us([&] { sink = touch_streams<2, 0>(p); }));
+    std::printf("one load per row, 4 streams       %6.2f us\n", median_us([&] { sink = touch_streams<4, 0>(p); }));
+    std::printf("one load per row, 8 streams       %6.2f us\n", median_us([&] { sink = touch_streams<8, 0>(p); }));
+    std::printf("4 streams + prefetch 16 ahead     %6.2f us\n", median_us([&] { sink = touch_streams<4, 16>(p); }));
     std::printf("sequential read of all 1.61 MB    %6.2f us\n", median_us([&] { fsink = read_all(p); }));
   }
   float* hm = static_cast<float*>(std::aligned_alloc(64, HM * sizeof(float)));
