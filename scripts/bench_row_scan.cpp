@@ -4,7 +4,8 @@
 // branch-free "any?" test) against variants: software prefetch 8/32/64 rows ahead, a 4-accumulator max, the bare
 // one-load-per-line loop (the floor) and a sequential read of all 1.61 MB; hot, and with L2 evicted before each call.
 // Second part: the contiguous 160x160 float32 heatmap of CenterFace at 640x640 (100 KB): the block scan of
-// next_block_at_least (decode.cpp) in its baseline (SSE2) and AVX2 copies against a plain AVX2 read of the map.
+// next_block_at_least (decode.cpp) in its baseline (SSE2) and AVX2 copies, before (one block of 32 per step) and
+// now (two per step), against a plain AVX2 read of the map.
 // Standalone (no project code; the scan is re-stated here to compare variants side by side):
 //   g++ -std=c++17 -O3 -DNDEBUG scripts/bench_row_scan.cpp -o /tmp/bench_row_scan && /tmp/bench_row_scan
 #include <algorithm>
@@ -138,7 +139,23 @@ static inline __attribute__((always_inline)) long hm_blocks(const float* p, floa
     if (p[k] >= thr) ++hits;
   return hits;
 }
+// the decoders' next_block_at_least now: two blocks of 32 tested per step (one test, one branch), then single blocks
+static inline __attribute__((always_inline)) long hm_pairs(const float* p, float thr) {
+  long hits = 0, k = 0;
+  for (; k + 64 <= HM; k += 64) {
+    const float* q = p + k;
+    int any = 0;
+    for (int j = 0; j < 64; ++j) any |= static_cast<int>(q[j] >= thr);
+    if (!any) continue;
+    for (int j = 0; j < 64; ++j)
+      if (q[j] >= thr) ++hits;
+  }
+  for (; k < HM; ++k)
+    if (p[k] >= thr) ++hits;
+  return hits;
+}
 __attribute__((noinline)) long hm_scan_sse2(const float* p, float thr) { return hm_blocks<32>(p, thr); }
+__attribute__((noinline, target("avx2"))) long hm_scan_pairs_avx2(const float* p, float thr) { return hm_pairs(p, thr); }
 __attribute__((noinline, target("avx2"))) long hm_scan_avx2(const float* p, float thr) { return hm_blocks<32>(p, thr); }
 __attribute__((noinline, target("avx2"))) float hm_read_avx2(const float* p) {  // every float read once: the floor
   float s[32] = {0};
@@ -199,6 +216,7 @@ int main() {
     std::printf("--- %s\n", g_cold ? "L2 evicted before each call (8 MB touched)" : "hot");
     std::printf("block scan, baseline (SSE2)       %6.2f us\n", median_us([&] { sink = hm_scan_sse2(hm, 0.5f); }));
     std::printf("block scan, AVX2                  %6.2f us\n", median_us([&] { sink = hm_scan_avx2(hm, 0.5f); }));
+    std::printf("two blocks per step, AVX2         %6.2f us\n", median_us([&] { sink = hm_scan_pairs_avx2(hm, 0.5f); }));
     const double t = median_us([&] { fsink = hm_read_avx2(hm); });
     std::printf("plain AVX2 read (floor)           %6.2f us = %.0f GB/s\n", t, HM * 4 / t / 1e3);
   }

@@ -99,10 +99,13 @@ int64_t next_block_impl(const float* p, int64_t k, int64_t n, float thr) {
   // scripts/bench_row_scan.cpp, the plain read taking 0.90), then single blocks
   for (; k + 2 * kBlock <= n; k += 2 * kBlock) {
     const float* q = p + k;
-    int lo = 0, hi = 0;
-    for (int64_t j = 0; j < kBlock; ++j) lo |= static_cast<int>(q[j] >= thr);
-    for (int64_t j = 0; j < kBlock; ++j) hi |= static_cast<int>(q[kBlock + j] >= thr);
-    if (lo | hi) return lo ? k : k + kBlock;
+    int any = 0;
+    for (int64_t j = 0; j < 2 * kBlock; ++j) any |= static_cast<int>(q[j] >= thr);
+    if (any) {
+      int lo = 0;
+      for (int64_t j = 0; j < kBlock; ++j) lo |= static_cast<int>(q[j] >= thr);
+      return lo ? k : k + kBlock;
+    }
   }
   for (; k + kBlock <= n; k += kBlock) {
     const float* q = p + k;
