@@ -279,7 +279,12 @@ def npp_per_roi(lib, frames, fmt, plans):
                 kernels[taps] = torch.from_numpy(k / k.sum()).cuda()
             rx0, ry0 = x0 // sub, y0 // sub
             rw, rh = (x1 + sub - 1) // sub - rx0, (y1 + sub - 1) // sub - ry0
-            calls.append((ch, plane.data_ptr(), plane.stride(0), pw, ph, rx0, ry0, rw, rh, bpp, taps))
+            # NPP's border filters take pSrc = the ROI's first pixel and oSrcOffset = where that pixel lies in the
+            # oSrcSize image (so the border can reach up / left of pSrc). Passing the image origin with the offset
+            # made NPP read up to ry0 rows before the frame (before the allocation for frame 0): the intermittent
+            # cudaErrorIllegalAddress of earlier runs.
+            roi_ptr = plane.data_ptr() + ry0 * plane.stride(0) + rx0 * bpp
+            calls.append((ch, roi_ptr, plane.stride(0), pw, ph, rx0, ry0, rw, rh, bpp, taps))
     missing = sorted({c[0] for c in calls if fns[c[0]] is None})
     note = f"{len(calls)} calls per batch"
     if missing:
@@ -350,7 +355,9 @@ def main():
         # Byte identity with the CPU core on this workload (fresh copy of the same input, frame by frame).
         r["identical_to_cpu_core"] = cpu_core_identical(host, fmt, faces)
         log(f"{fmt}: GPU output byte-identical to the CPU core on all {N} frames: {r['identical_to_cpu_core']}")
-        kt = [native.cuda_redact(frames, fmt, regions, stream=stream, timing=True) for _ in range(20)]
+        for _ in range(10):  # warm-up: the GPU idled during the CPU-core comparison above
+            native.cuda_redact(frames, fmt, regions, stream=stream)
+        kt = [native.cuda_redact(frames, fmt, regions, stream=stream, timing=True) for _ in range(args.iters)]
         r["kernel_only_us"] = statistics.median(k["kernel_us"] for k in kt)
         r["host_us"] = statistics.median(k["host_us"] for k in kt)
         log(f"{fmt}: kernel only (events around the launch) {r['kernel_only_us']:.1f} us; C++ host planning + enqueue "
@@ -396,6 +403,15 @@ def main():
         r["nofuse_identical"] = bool(torch.equal(a, c))
         log(f"{fmt}: vertical passes not fused (own phase): kernel {r['kernel_only_us_nofuse']:.1f} us, identical "
             f"{r['nofuse_identical']}")
+        os.environ["FACEMASK_CUDA_BARRIER"] = "1"  # blur stages separated by grid barriers instead of dataflow waits
+        c = base.clone()
+        native.cuda_redact(c, fmt, regions, stream=stream)
+        kl = [native.cuda_redact(frames, fmt, regions, stream=stream, timing=True) for _ in range(20)]
+        del os.environ["FACEMASK_CUDA_BARRIER"]
+        r["kernel_only_us_barrier"] = statistics.median(k["kernel_us"] for k in kl)
+        r["barrier_identical"] = bool(torch.equal(a, c))
+        log(f"{fmt}: grid barriers between the blur stages (no dataflow): kernel {r['kernel_only_us_barrier']:.1f} us, "
+            f"identical {r['barrier_identical']}")
         os.environ["FACEMASK_CUDA_NOCLASSIFY"] = "1"  # region_alpha() at every pixel (the previous kernel's way)
         c = base.clone()
         native.cuda_redact(c, fmt, regions, stream=stream)
@@ -406,11 +422,13 @@ def main():
         log(f"{fmt}: no coverage pre-classification: kernel {r['kernel_only_us_noclassify']:.1f} us, identical "
             f"{r['noclassify_identical']}")
         for nph in range(0, 4):  # profiling: only the first n phases (0: the launch alone; output incomplete)
+            os.environ["FACEMASK_CUDA_BARRIER"] = "1"  # (with dataflow a wave's blur is one phase)
             os.environ["FACEMASK_CUDA_PHASES"] = str(nph)
             kl = [native.cuda_redact(frames, fmt, regions, stream=stream, timing=True) for _ in range(20)]
             del os.environ["FACEMASK_CUDA_PHASES"]
+            del os.environ["FACEMASK_CUDA_BARRIER"]
             r[f"kernel_only_us_phases{nph}"] = statistics.median(k["kernel_us"] for k in kl)
-        log(f"{fmt}: first n phases (n = 0..3): " +
+        log(f"{fmt}: with grid barriers, first n phases (n = 0..3): " +
             ", ".join("%.1f" % r[f"kernel_only_us_phases{n}"] for n in range(4)) + " us")
         for occ in ("4", "8"):  # kernel variants: 128 threads x 4 or 8 blocks/SM (default 256 threads x 2 blocks/SM)
             os.environ["FACEMASK_CUDA_OCC"] = occ

@@ -50,6 +50,7 @@ struct DevPlaneJob {
   int rx, ry;
   unsigned mx, my;
   int fuse, nitems_rows;  // vertical passes run by the block finishing the last of the nitems_rows row bands
+  int nitems_cols;        // unfused: column-band items (phase B); the last one to finish marks the grid ready
   long long s0, s1;    // scratch offsets of the grid (L0, then L) and of the row-pass intermediate (large grids)
   int cw, chh, ncx;    // pixelate cell on this plane, cells across
   // Coverage pre-classification (ellipse plans only, cf != 0): q2 = normalised ellipse radius^2 computed with
@@ -74,11 +75,42 @@ struct KernelArgs {
   const DevItem* items;
   const Phase* phases;
   int* counters;  // one work counter per phase (zeroed by the upload): blocks fetch items dynamically
-  int* job_done;  // per job: row bands done (zeroed by the upload; fused vertical passes)
+  int* job_sync;  // per job kSyncInts ints (zeroed by the upload): row bands done, column bands done, grid ready
   uint8_t* scratch;
 };
 
 __host__ __device__ __forceinline__ int pad4(int n) { return (n + 3) & ~3; }
+
+// Per-job synchronisation words (KernelArgs::job_sync + kSyncInts * job). A job's final grid L is complete when
+// kReady is set; its upsampling items wait for that instead of a grid-wide barrier (dataflow order: an item only
+// waits for items earlier in the phase's queue, which running blocks hold, so it cannot deadlock).
+constexpr int kSyncInts = 4, kRowsDone = 0, kColsDone = 1, kReady = 2;
+
+__device__ __forceinline__ int ld_acquire(const int* p) {
+  int v;
+  asm volatile("ld.acquire.gpu.global.s32 %0, [%1];" : "=r"(v) : "l"(p) : "memory");
+  return v;
+}
+
+// Block-wide: wait until *p >= target (thread 0 polls with gpu-scope acquire loads, then a block barrier orders the
+// other threads' later loads after it; a fence per thread on top measured ~1.5 us slower and is not needed).
+__device__ __forceinline__ void block_wait(const int* p, int target) {
+  if (threadIdx.x == 0) {
+    while (ld_acquire(p) < target) __nanosleep(64);
+  }
+  __syncthreads();
+}
+
+// Block-wide release: every thread's writes are made visible, then thread 0 adds 1 to *p; returns (to every thread)
+// whether this block's add was the `last`-th.
+__device__ __forceinline__ bool block_signal(int* p, int last) {
+  __shared__ int s_last;
+  __threadfence();
+  __syncthreads();
+  if (threadIdx.x == 0) s_last = atomicAdd(p, 1) == last - 1;
+  __syncthreads();
+  return s_last != 0;
+}
 
 constexpr int kPlanBytes = (static_cast<int>(sizeof(RegionPlan)) + 15) & ~15;  // a RegionPlan in shared memory
 static_assert(sizeof(RegionPlan) % 4 == 0, "RegionPlan is copied as words");
@@ -325,19 +357,14 @@ __device__ void run_rows_t(const KernelArgs& k, const DevPlaneJob& j, const DevI
   box3_block(A, B, nx, Lp, j.rx, j.mx);
   E* G1 = reinterpret_cast<E*>(k.scratch + j.s1) + static_cast<long long>(it.a) * (j.sp / CS);
   copy2d<E>(G1, j.sp / CS, 1, reinterpret_cast<const E*>(B), 1, Lpe, R, nx);
-  if (j.fuse) {
-    // The block that finishes a plane's last row band runs its vertical passes at once (whole grid in shared
-    // memory), so phase B needs no grid barrier: release (fence, then count), acquire (fence, L2-only loads).
-    __shared__ int s_last;
+  // Count the band (release). Fused: the block that finishes a plane's last row band runs its vertical passes at
+  // once (whole grid in shared memory; acquire: fence, L2-only loads) and marks the grid ready.
+  int* sync = k.job_sync + kSyncInts * it.job;
+  if (block_signal(sync + kRowsDone, j.nitems_rows) && j.fuse) {
     __threadfence();
-    __syncthreads();
-    if (threadIdx.x == 0) s_last = atomicAdd(k.job_done + it.job, 1) == j.nitems_rows - 1;
-    __syncthreads();
-    if (s_last) {
-      __threadfence();
-      const DevItem all{it.job, kCols, 0, nx};
-      run_cols_t<E, true>(k, j, all, smem);
-    }
+    const DevItem all{it.job, kCols, 0, nx};
+    run_cols_t<E, true>(k, j, all, smem);
+    block_signal(sync + kReady, 1);
   }
 }
 
@@ -395,7 +422,43 @@ __device__ __forceinline__ void row_spans(const DevPlaneJob& j, int Y, int* sp4)
   sp4[0] = lo_o; sp4[1] = lo_i; sp4[2] = hi_i; sp4[3] = hi_o;
 }
 
-template <int NCH>
+// Pixel access of the upsampling phase. PS = 2: whole 2-byte pixels whose two bytes are the two channels (aligned),
+// PS = 1: 1-byte pixels, PS = 0: any layout, channel by channel. Channels travel packed c0 | c1 << 8 | c2 << 16.
+// Plain (L1-cached) loads and stores: L2-only ones (ld/st.global.cg) measured ~12 us slower on the benchmark.
+template <int NCH, int PS>
+struct PixIO {
+  using W = typename std::conditional<PS == 2, unsigned short, unsigned char>::type;
+  int o0, o1, o2, ps;
+  __device__ __forceinline__ explicit PixIO(const DevPlaneJob& j) : o0(j.off[0]), o1(j.off[1]), o2(j.off[2]), ps(j.ps) {}
+  __device__ __forceinline__ uint8_t* at(uint8_t* row, int x) const {
+    return row + static_cast<long long>(x) * (PS > 0 ? PS : ps);
+  }
+  // The packed channels of a pixel (PS == 2: the pixel word).
+  __device__ __forceinline__ unsigned load(const uint8_t* p) const {
+    if (PS > 0) return *reinterpret_cast<const W*>(p);
+    unsigned v = p[o0];
+    if (NCH > 1) v |= static_cast<unsigned>(p[o1]) << 8;
+    if (NCH > 2) v |= static_cast<unsigned>(p[o2]) << 16;
+    return v;
+  }
+  __device__ __forceinline__ unsigned chan(unsigned w, int c) const {  // channel c of a load() result
+    if (PS == 0) return (w >> (8 * c)) & 0xffu;
+    return (w >> (8 * (c == 0 ? o0 : o1))) & 0xffu;
+  }
+  __device__ __forceinline__ void store(uint8_t* p, unsigned v) const {  // packed channels v
+    if (PS == 0) {
+      p[o0] = static_cast<uint8_t>(v);
+      if (NCH > 1) p[o1] = static_cast<uint8_t>(v >> 8);
+      if (NCH > 2) p[o2] = static_cast<uint8_t>(v >> 16);
+      return;
+    }
+    unsigned out = (v & 0xffu) << (8 * o0);
+    if (NCH > 1) out |= ((v >> 8) & 0xffu) << (8 * o1);
+    *reinterpret_cast<W*>(p) = static_cast<W>(out);
+  }
+};
+
+template <int NCH, int PS>
 __device__ void run_upsample_t(const KernelArgs& k, const DevPlaneJob& j, const DevItem& it, uint8_t* smem) {
   using E = typename std::conditional<NCH == 1, uint8_t, typename std::conditional<NCH == 2, uint16_t, unsigned>::type>::type;
   using V = typename std::conditional<NCH == 1, uint16_t, typename std::conditional<NCH == 2, unsigned, uint2>::type>::type;
@@ -418,7 +481,11 @@ __device__ void run_upsample_t(const KernelArgs& k, const DevPlaneJob& j, const 
   const Ellipse el = gp.ellipse;
   const float eca = gp.ca, esa = gp.sa, efp = gp.feather_px;
   for (int r = threadIdx.x; r < R; r += blockDim.x) row_spans(j, j.y0 + it.a + r * rs, spans + 4 * r);
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
   {
+    // V per row and grid column (kU entries per thread, their loads in flight together). Plain (L1-cached) loads:
+    // the grid was complete before this item started (block_wait: acquire) and no line of it can have been cached
+    // earlier in this launch (scratch grids are 128-byte aligned and only read after they are ready).
     const int fy = j.fy, ly1 = j.lfy + 1, spe = j.sp / static_cast<int>(sizeof(E));
     const E* grid = reinterpret_cast<const E*>(k.scratch + j.s0);
     const int stc = blockDim.x % nx, str = blockDim.x / nx;
@@ -467,8 +534,7 @@ __device__ void run_upsample_t(const KernelArgs& k, const DevPlaneJob& j, const 
   __syncthreads();
   const int fx = j.fx, lx1 = j.lfx + 1, shift = j.lfx + j.lfy + 2;
   const unsigned rnd = 2u * fx * j.fy;
-  const int lane = threadIdx.x & 31, nw = blockDim.x >> 5;
-  const int o0 = j.off[0], o1 = j.off[1], o2 = j.off[2], ps = j.ps;
+  const PixIO<NCH, PS> io(j);
   // Upsampled value of local column x of row r, channels packed c0 | c1 << 8 | c2 << 16.
   auto up = [&](const V* vr, int x) -> unsigned {
     const int mx = 2 * x + 1 - fx, j0 = mx >> lx1;
@@ -488,18 +554,12 @@ __device__ void run_upsample_t(const KernelArgs& k, const DevPlaneJob& j, const 
              (((a.y * ax + b.y * wx + rnd) >> shift) << 16);
     }
   };
-  for (int r = threadIdx.x >> 5; r < R; r += nw) {
+  for (int r = warp; r < R; r += nw) {
     const int lo_o = spans[4 * r], lo_i = spans[4 * r + 1], hi_i = spans[4 * r + 2], hi_o = spans[4 * r + 3];
     const V* vr = vrow + r * nx;
     const int Y = j.y0 + it.a + r * rs;
-    uint8_t* rowp = j.base + static_cast<long long>(Y) * j.pstride + static_cast<long long>(j.x0) * ps;
-    for (int x = lo_i + lane; x < hi_i; x += 32) {
-      const unsigned v = up(vr, x);
-      uint8_t* p = rowp + x * ps;
-      p[o0] = static_cast<uint8_t>(v);
-      if (NCH > 1) p[o1] = static_cast<uint8_t>(v >> 8);
-      if (NCH > 2) p[o2] = static_cast<uint8_t>(v >> 16);
-    }
+    uint8_t* rowp = j.base + static_cast<long long>(Y) * j.pstride + static_cast<long long>(j.x0) * j.ps;
+    for (int x = lo_i + lane; x < hi_i; x += 32) io.store(io.at(rowp, x), up(vr, x));  // sure inside: out = red
     const int nl = lo_i - lo_o, nramp = nl + (hi_o - hi_i);
     if (nramp <= 0) continue;
     const float py = (Y + 0.5f) * j.sy;
@@ -512,12 +572,7 @@ __device__ void run_upsample_t(const KernelArgs& k, const DevPlaneJob& j, const 
         const int t = t0 + 32 * q;
         xs[q] = t < nramp ? (t < nl ? lo_o + t : hi_i + (t - nl)) : -1;
         src[q] = 0u;
-        if (xs[q] >= 0) {
-          const uint8_t* p = rowp + xs[q] * ps;
-          src[q] = p[o0];
-          if (NCH > 1) src[q] |= static_cast<unsigned>(p[o1]) << 8;
-          if (NCH > 2) src[q] |= static_cast<unsigned>(p[o2]) << 16;
-        }
+        if (xs[q] >= 0) src[q] = io.load(io.at(rowp, xs[q]));
       }
 #pragma unroll
       for (int q = 0; q < kP; ++q) {
@@ -526,10 +581,12 @@ __device__ void run_upsample_t(const KernelArgs& k, const DevPlaneJob& j, const 
         const float al = soft ? ellipse_alpha_soft(el, eca, esa, px, py, efp) : region_alpha(pl, px, py);
         if (static_cast<int>(al * 255.f + 0.5f) == 0) continue;
         const unsigned v = up(vr, xs[q]);
-        uint8_t* p = rowp + xs[q] * ps;
-        p[o0] = composite_u8(static_cast<uint8_t>(src[q]), static_cast<uint8_t>(v), al);
-        if (NCH > 1) p[o1] = composite_u8(static_cast<uint8_t>(src[q] >> 8), static_cast<uint8_t>(v >> 8), al);
-        if (NCH > 2) p[o2] = composite_u8(static_cast<uint8_t>(src[q] >> 16), static_cast<uint8_t>(v >> 16), al);
+        unsigned o = composite_u8(static_cast<uint8_t>(io.chan(src[q], 0)), static_cast<uint8_t>(v), al);
+        if (NCH > 1) o |= static_cast<unsigned>(composite_u8(static_cast<uint8_t>(io.chan(src[q], 1)),
+                                                             static_cast<uint8_t>(v >> 8), al)) << 8;
+        if (NCH > 2) o |= static_cast<unsigned>(composite_u8(static_cast<uint8_t>(io.chan(src[q], 2)),
+                                                             static_cast<uint8_t>(v >> 16), al)) << 16;
+        io.store(io.at(rowp, xs[q]), o);
       }
     }
   }
@@ -626,17 +683,24 @@ __device__ __forceinline__ void run_item(const KernelArgs& k, const DevPlaneJob&
   }
   if ((kKinds >> kCols) & 1) {
     if (it.kind == kCols) {
-      if (j.cs == 1) run_cols_t<uint8_t>(k, j, it, smem);
-      else if (j.cs == 2) run_cols_t<uint16_t>(k, j, it, smem);
-      else run_cols_t<unsigned>(k, j, it, smem);
+      // (L2-only loads: other blocks wrote L1 during this phase)
+      if (j.cs == 1) run_cols_t<uint8_t, true>(k, j, it, smem);
+      else if (j.cs == 2) run_cols_t<uint16_t, true>(k, j, it, smem);
+      else run_cols_t<unsigned, true>(k, j, it, smem);
       return;
     }
   }
   if ((kKinds >> kUpsample) & 1) {
     if (it.kind == kUpsample) {
-      if (j.nch == 1) run_upsample_t<1>(k, j, it, smem);
-      else if (j.nch == 2) run_upsample_t<2>(k, j, it, smem);
-      else run_upsample_t<3>(k, j, it, smem);
+      // Whole-pixel access for aligned 2-byte chroma pairs (DevPlaneJob::wordpx); 3-channel pixels byte by byte
+      // (whole 4-byte words with the 4th byte written back measured slower).
+      if (j.nch == 1) run_upsample_t<1, 1>(k, j, it, smem);
+      else if (j.nch == 2) {
+        if (j.wordpx) run_upsample_t<2, 2>(k, j, it, smem);
+        else run_upsample_t<2, 0>(k, j, it, smem);
+      } else {
+        run_upsample_t<3, 0>(k, j, it, smem);
+      }
       return;
     }
   }
@@ -663,7 +727,11 @@ __device__ __forceinline__ void run_phase(const KernelArgs& k, int ph, uint8_t* 
     if (i >= P.end) break;
     const DevItem it = k.items[i];
     const DevPlaneJob j = k.jobs[it.job];
+    int* sync = k.job_sync + kSyncInts * it.job;
+    if (it.kind == kCols) block_wait(sync + kRowsDone, j.nitems_rows);  // all row bands of the plane (L1) done
+    if (it.kind == kUpsample) block_wait(sync + kReady, 1);              // the plane's final grid L done
     run_item<kKinds>(k, j, it, smem);
+    if (it.kind == kCols && block_signal(sync + kColsDone, j.nitems_cols)) block_signal(sync + kReady, 1);
     __syncthreads();
   }
 }
@@ -800,7 +868,8 @@ struct Redactor::Impl {
     const void* fn = nullptr;
     int threads = 0, bps = 0;  // threads per block, resident blocks per SM
   } var[4];
-  Variant phase_var[4];  // one launch per phase: [0] row bands (+ fused columns), [1] columns, [2] upsampling, [3] misc
+  Variant phase_var[4];  // one launch per phase: [0] blur phases with row bands (dataflow: all blur kinds), [1] columns,
+                         // [2] upsampling, [3] misc
   bool init_ok = false;
   std::string init_error;
   Slot slots[2];
@@ -835,7 +904,7 @@ Redactor::Redactor() : impl_(new Impl) {
       e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&m.var[v].bps, fns[v], thr[v], kSmemBytes);
   }
   const void* pfns[4] = {
-      reinterpret_cast<const void*>(redact_phase_kernel<kRowsBlocks, (1 << kRows) | (1 << kCols)>),
+      reinterpret_cast<const void*>(redact_phase_kernel<kRowsBlocks, (1 << kRows) | (1 << kCols) | (1 << kUpsample)>),
       reinterpret_cast<const void*>(redact_phase_kernel<kColsBlocks, (1 << kCols)>),
       reinterpret_cast<const void*>(redact_phase_kernel<kUpBlocks, (1 << kUpsample)>),
       reinterpret_cast<const void*>(redact_phase_kernel<2, (1 << kPixelCell) | (1 << kFillRows)>)};
@@ -970,7 +1039,7 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   const bool blur = params.mode == RedactMode::kBlur;
   auto scratch_alloc = [&](long long n) {
     const long long o = scratch_bytes;
-    scratch_bytes += static_cast<long long>(align16(static_cast<size_t>(n)));
+    scratch_bytes += (n + 127) & ~127LL;  // 128-byte aligned: no cache line holds bytes of two grids
     return o;
   };
   long long dec_pixels = 0;  // pixels read by the decimation over the batch (item sizing)
@@ -1056,6 +1125,10 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   // Tuning knob (benchmarks): FACEMASK_CUDA_NOFUSE=1 runs every plane's vertical passes in phase B.
   const char* nf = std::getenv("FACEMASK_CUDA_NOFUSE");
   const bool no_fuse = nf && std::strcmp(nf, "1") == 0;
+  // Tuning knob (benchmarks): FACEMASK_CUDA_BARRIER=1 separates a wave's blur stages by grid-wide barriers (three
+  // phases) instead of the default dataflow order (one phase, per-plane waits).
+  const char* nb = std::getenv("FACEMASK_CUDA_BARRIER");
+  const bool dataflow = !(nb && std::strcmp(nb, "1") == 0);
   for (size_t jid = 0; jid < jobs.size(); ++jid) {
     const DevPlaneJob j = jobs[jid];
     const int id = static_cast<int>(jid), base = job_wave[jid] * kPhasesPerWave;
@@ -1069,6 +1142,7 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
       while (R > 1 && !fits_rows(R)) --R;
       for (int a = 0; a < j.ny; a += R) phase_items[base].push_back({id, kRows, a, std::min(R, j.ny - a)});
       jobs[jid].nitems_rows = (j.ny + R - 1) / R;
+      jobs[jid].nitems_cols = 0;
       // B: fused into A (the whole grid's columns fit in shared memory) or bands of at most 64 lane bytes of grid
       // columns in a phase of their own.
       jobs[jid].fuse = !no_fuse && 2 * ((j.ny * pad4(j.nx * j.cs) + 15) & ~15) <= kSmemBytes;
@@ -1076,6 +1150,7 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
         int C = std::max(1, 64 / j.cs);
         while (C > 1 && 2 * ((j.ny * pad4(C * j.cs) + 15) & ~15) > kSmemBytes) --C;
         for (int a = 0; a < j.nx; a += C) phase_items[base + 1].push_back({id, kCols, a, std::min(C, j.nx - a)});
+        jobs[jid].nitems_cols = (j.nx + C - 1) / C;
       }
       // C: about px_per_item pixels per item; shared: the plan, 4 span ints per row and a row of V per row.
       const int vbytes = j.nch == 3 ? 8 : 2 * j.nch;
@@ -1111,10 +1186,39 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
       default: return static_cast<long long>(t.n) * jj.w;
     }
   };
+  // Largest items first (dynamic fetch then balances the tail).
+  auto by_cost = [&](std::vector<DevItem>& v) {
+    std::stable_sort(v.begin(), v.end(), [&](const DevItem& a, const DevItem& b) { return cost(a) > cost(b); });
+  };
+  if (blur && dataflow) {
+    // Dataflow (default): a wave's three blur stages are one phase, one queue: row bands (largest first), then column
+    // bands, then upsampling items, each plane's after the planes whose last row band comes earlier in the queue
+    // (they are likely ready first). Column and upsampling items wait for their plane's grid (block_wait), not for
+    // the whole phase, so one plane's upsampling overlaps other planes' decimation.
+    for (int w = 0; w < num_waves; ++w) {
+      std::vector<DevItem>& A = phase_items[static_cast<size_t>(w) * kPhasesPerWave];
+      std::vector<DevItem>& B = phase_items[static_cast<size_t>(w) * kPhasesPerWave + 1];
+      std::vector<DevItem>& C = phase_items[static_cast<size_t>(w) * kPhasesPerWave + 2];
+      by_cost(A);
+      std::vector<int> rank(jobs.size(), 0);
+      for (size_t i = 0; i < A.size(); ++i) rank[static_cast<size_t>(A[i].job)] = static_cast<int>(i);
+      auto by_rank = [&](std::vector<DevItem>& v) {
+        std::stable_sort(v.begin(), v.end(), [&](const DevItem& a, const DevItem& b) {
+          const int ra = rank[static_cast<size_t>(a.job)], rb = rank[static_cast<size_t>(b.job)];
+          return ra != rb ? ra < rb : cost(a) > cost(b);
+        });
+      };
+      by_rank(B);
+      by_rank(C);
+      A.insert(A.end(), B.begin(), B.end());
+      A.insert(A.end(), C.begin(), C.end());
+      B.clear();
+      C.clear();
+    }
+  }
   for (auto& v : phase_items) {
     if (v.empty()) continue;
-    // Largest items first (dynamic fetch then balances the tail).
-    std::stable_sort(v.begin(), v.end(), [&](const DevItem& a, const DevItem& b) { return cost(a) > cost(b); });
+    if (!(blur && dataflow)) by_cost(v);
     Phase ph{static_cast<int>(items.size()), 0};
     items.insert(items.end(), v.begin(), v.end());
     ph.end = static_cast<int>(items.size());
@@ -1134,7 +1238,7 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   const size_t off_phases = align16(off_items + items.size() * sizeof(DevItem));
   const size_t off_counters = align16(off_phases + phases.size() * sizeof(Phase));
   const size_t off_done = align16(off_counters + phases.size() * sizeof(int));
-  const size_t off_masks = align16(off_done + jobs.size() * sizeof(int));
+  const size_t off_masks = align16(off_done + jobs.size() * kSyncInts * sizeof(int));
   const size_t total = align16(off_masks + mask_floats * sizeof(float));
   st.upload_bytes = total;
   st.scratch_bytes = static_cast<size_t>(scratch_bytes);
@@ -1161,7 +1265,7 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   std::memcpy(hs + off_items, items.data(), items.size() * sizeof(DevItem));
   std::memcpy(hs + off_phases, phases.data(), phases.size() * sizeof(Phase));
   std::memset(hs + off_counters, 0, phases.size() * sizeof(int));
-  std::memset(hs + off_done, 0, jobs.size() * sizeof(int));
+  std::memset(hs + off_done, 0, jobs.size() * kSyncInts * sizeof(int));
 
   cudaError_t e = cudaMemcpyAsync(sl.arena, hs, total, cudaMemcpyHostToDevice, stream);
   if (e != cudaSuccess) {
@@ -1175,7 +1279,7 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   ka.items = reinterpret_cast<const DevItem*>(sl.arena + off_items);
   ka.phases = reinterpret_cast<const Phase*>(sl.arena + off_phases);
   ka.counters = reinterpret_cast<int*>(sl.arena + off_counters);
-  ka.job_done = reinterpret_cast<int*>(sl.arena + off_done);
+  ka.job_sync = reinterpret_cast<int*>(sl.arena + off_done);
   ka.scratch = sl.scratch;
   if (timing_) cudaEventRecord(m.t0, stream);
   int nphases = static_cast<int>(phases.size());

@@ -9,13 +9,15 @@
 // only ramp pixels evaluate region_alpha() (sure-outside pixels are not touched, sure-inside ones not loaded).
 //
 // Launch structure: all work of a batch is one cooperative kernel launch whose phases are separated by grid-wide
-// syncs. Blur: phase A decimates bands of rows of each region plane into its small grid of cell averages in shared
-// memory and runs the 3 horizontal box passes there (many blocks per plane); phase B runs the 3 vertical passes on
-// bands of grid columns; phase C samples the grid bilinearly per pixel (one warp per row: the sure-inside span, then
-// the feather-ramp pixels) and composites. Pixelate and fill are one phase. Regions whose rects overlap an earlier
-// region of the same frame form a later "wave" (the core processes regions in order, a later one sees the output of
-// earlier ones); waves are further phases of the same launch. Devices without cooperative launch fall back to one
-// launch per phase. Descriptors and instance masks travel in one host->device copy per batch.
+// syncs. Blur: stage A decimates bands of rows of each region plane into its small grid of cell averages in shared
+// memory and runs the 3 horizontal box passes there (many blocks per plane); stage B runs the 3 vertical passes (the
+// block finishing a plane's last band, or bands of grid columns); stage C samples the grid bilinearly per pixel (one
+// warp per row: the sure-inside span, then the feather-ramp pixels) and composites. The three stages of a wave share
+// one phase (one work queue in dataflow order; an item waits only for its own plane's earlier stage, via per-plane
+// counters), so one plane's upsampling overlaps another's decimation. Pixelate and fill are one phase. Regions whose
+// rects overlap an earlier region of the same frame form a later "wave" (the core processes regions in order, a later
+// one sees the output of earlier ones); waves are further phases of the same launch. Devices without cooperative
+// launch fall back to one launch per phase. Descriptors and instance masks travel in one host->device copy per batch.
 #pragma once
 #include <cstddef>
 #include <cstdint>
