@@ -5,10 +5,11 @@
 //       csrc/core/shapes.cpp csrc/core/nms.cpp -o /tmp/bmr && /tmp/bmr
 // (shapes.cpp's own flags as in csrc/core/CMakeLists.txt)
 //   git show <rev>:csrc/core/shapes.cpp > /tmp/shapes_old.cpp; git show <rev>:csrc/core/nms.cpp > /tmp/nms_old.cpp
-//   (then the same command with those two files)
+//   (then the same command with those two files, plus -DBMR_NO_BATCH for revisions before rasterize_face_ovals)
 // Inputs: 50 face-shaped detections (box 20-170 px, height 1.0-1.4 x width, five plausible landmarks with a roll of
 // up to +-0.2 rad) and 50 random ones (sides 10-600 px independently, random landmarks); masks written to 50
-// separate buffers (as the parse functions do). NMS: 50 boxes of 10-60 px in 600x600 (few overlaps) and 50 of
+// separate buffers (as the parse functions do), one call per face (rasterize_face_oval) and all 50 in one call
+// (rasterize_face_ovals, what the parse functions use). NMS: 50 boxes of 10-60 px in 600x600 (few overlaps) and 50 of
 // 10-310 px (many). Median of 4000 repetitions.
 #include <algorithm>
 #include <chrono>
@@ -84,6 +85,20 @@ int main() {
     }, 4000);
     std::printf("rasterize_face_oval 32x32, %s detections: %.3f us per face\n", kind == 0 ? "face-shaped" : "random",
                 us / n);
+#ifndef BMR_NO_BATCH
+    const Detection* dp[50];
+    float* op[50];
+    for (int i = 0; i < n; ++i) {
+      dp[i] = &dets[i];
+      op[i] = buf[i];
+    }
+    const double ub = median_us([&] {
+      rasterize_face_ovals(dp, n, 32, 32, op);
+      sink = sink + buf[n / 2][500];
+    }, 4000);
+    std::printf("rasterize_face_ovals 32x32, %s detections, 50 per call: %.3f us per face\n",
+                kind == 0 ? "face-shaped" : "random", ub / n);
+#endif
   }
   for (int kind = 0; kind < 2; ++kind) {
     std::mt19937 g(5 + kind);

@@ -4,7 +4,8 @@
 // branch-free "any?" test) against variants: software prefetch 8/32/64 rows ahead, a 4-accumulator max, the bare
 // one-load-per-line loop (the floor) and a sequential read of all 1.61 MB; hot, and with L2 evicted before each call.
 // Second part: the contiguous 160x160 float32 heatmap of CenterFace at 640x640 (100 KB): the block scan of
-// next_block_at_least (decode.cpp) in its baseline (SSE2) and AVX2 copies against a plain AVX2 read of the map.
+// next_block_at_least (decode.cpp) in its baseline (SSE2) and AVX2 copies, before (one block of 32 per step) and
+// now (two per step), against a plain AVX2 read of the map.
 // Standalone (no project code; the scan is re-stated here to compare variants side by side):
 //   g++ -std=c++17 -O3 -DNDEBUG scripts/bench_row_scan.cpp -o /tmp/bench_row_scan && /tmp/bench_row_scan
 #include <algorithm>
@@ -94,6 +95,22 @@ __attribute__((noinline)) long touch_lines(const float* p) {  // one load per ro
   return s;
 }
 
+// S independent streams over S contiguous parts of the rows (more misses in flight; the hardware prefetcher follows
+// each), optionally with a software prefetch D rows ahead in each stream
+template <int S, int D>
+__attribute__((noinline)) long touch_streams(const float* p) {
+  long s = 0;
+  const long part = N / S;
+  for (long i = 0; i < part; ++i)
+    for (int t = 0; t < S; ++t) {
+      const long r = t * part + i;
+      if (D > 0 && r + D < N) __builtin_prefetch(p + (r + D) * kStep);
+      s += reinterpret_cast<const int*>(p)[r * kStep + 4];
+    }
+  for (long r = S * part; r < N; ++r) s += reinterpret_cast<const int*>(p)[r * kStep + 4];
+  return s;
+}
+
 __attribute__((noinline)) float read_all(const float* p) {
   float s[16] = {0};
   for (long i = 0; i < N * kStep; i += 16)
@@ -122,7 +139,23 @@ static inline __attribute__((always_inline)) long hm_blocks(const float* p, floa
     if (p[k] >= thr) ++hits;
   return hits;
 }
+// the decoders' next_block_at_least now: two blocks of 32 tested per step (one test, one branch), then single blocks
+static inline __attribute__((always_inline)) long hm_pairs(const float* p, float thr) {
+  long hits = 0, k = 0;
+  for (; k + 64 <= HM; k += 64) {
+    const float* q = p + k;
+    int any = 0;
+    for (int j = 0; j < 64; ++j) any |= static_cast<int>(q[j] >= thr);
+    if (!any) continue;
+    for (int j = 0; j < 64; ++j)
+      if (q[j] >= thr) ++hits;
+  }
+  for (; k < HM; ++k)
+    if (p[k] >= thr) ++hits;
+  return hits;
+}
 __attribute__((noinline)) long hm_scan_sse2(const float* p, float thr) { return hm_blocks<32>(p, thr); }
+__attribute__((noinline, target("avx2"))) long hm_scan_pairs_avx2(const float* p, float thr) { return hm_pairs(p, thr); }
 __attribute__((noinline, target("avx2"))) long hm_scan_avx2(const float* p, float thr) { return hm_blocks<32>(p, thr); }
 __attribute__((noinline, target("avx2"))) float hm_read_avx2(const float* p) {  // every float read once: the floor
   float s[32] = {0};
@@ -169,6 +202,10 @@ int main() {
     std::printf("4-accumulator max                 %6.2f us\n", median_us([&] { sink = scan_max4(p, 0.5f); }));
     const double floor_us = median_us([&] { sink = touch_lines(p); });
     std::printf("one load per row (floor)          %6.2f us = %.0f GB/s of lines\n", floor_us, N * 64 / floor_us / 1e3);
+    std::printf("one load per row, 2 streams       %6.2f us\n", median_us([&] { sink = touch_streams<2, 0>(p); }));
+    std::printf("one load per row, 4 streams       %6.2f us\n", median_us([&] { sink = touch_streams<4, 0>(p); }));
+    std::printf("one load per row, 8 streams       %6.2f us\n", median_us([&] { sink = touch_streams<8, 0>(p); }));
+    std::printf("4 streams + prefetch 16 ahead     %6.2f us\n", median_us([&] { sink = touch_streams<4, 16>(p); }));
     std::printf("sequential read of all 1.61 MB    %6.2f us\n", median_us([&] { fsink = read_all(p); }));
   }
   float* hm = static_cast<float*>(std::aligned_alloc(64, HM * sizeof(float)));
@@ -179,6 +216,7 @@ int main() {
     std::printf("--- %s\n", g_cold ? "L2 evicted before each call (8 MB touched)" : "hot");
     std::printf("block scan, baseline (SSE2)       %6.2f us\n", median_us([&] { sink = hm_scan_sse2(hm, 0.5f); }));
     std::printf("block scan, AVX2                  %6.2f us\n", median_us([&] { sink = hm_scan_avx2(hm, 0.5f); }));
+    std::printf("two blocks per step, AVX2         %6.2f us\n", median_us([&] { sink = hm_scan_pairs_avx2(hm, 0.5f); }));
     const double t = median_us([&] { fsink = hm_read_avx2(hm); });
     std::printf("plain AVX2 read (floor)           %6.2f us = %.0f GB/s\n", t, HM * 4 / t / 1e3);
   }

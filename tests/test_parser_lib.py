@@ -401,6 +401,32 @@ def test_every_family_matches_oracle_and_core(native, parser_lib, family, faces)
         if sym.endswith("Mask"):
             assert len(res["masks"]) == len(keep)
             assert all(m.shape == (32, 32) and 0 <= m.min() and m.max() <= 1 for m in res["masks"])
+            _assert_masks_are_core_rasters(native, res, core, ckeep)
+
+
+def _assert_masks_are_core_rasters(native, res, core, ckeep):
+    """Each mask of a ...Mask function is byte for byte rasterize_face_oval of the core detection (box and landmarks)
+    it belongs to: the parse functions rasterise several faces per call (rasterize_face_ovals), the binding one."""
+    for k, m in zip(ckeep, res["masks"]):
+        lm = core["landmarks"][k] if core["landmarks"].shape[1] else None
+        want = native.rasterize_face_oval([float(v) for v in core["boxes"][k]], lm, 32, 32)
+        np.testing.assert_array_equal(m, want)
+
+
+@pytest.mark.parametrize("family", pc.FAMILIES)
+def test_mask_functions_with_many_faces_equal_core_rasters(native, parser_lib, family):
+    """50 planted faces: several batches of masks per call (plus a partial one), every mask equal to the binding's
+    rasterize_face_oval of its core detection (same bytes whichever kernel the CPU picks)."""
+    rng = np.random.default_rng(50)
+    o64, W, H, _ = bench_decoders.inputs(family, 50, rng)
+    o = {k: np.ascontiguousarray(v, np.float32) for k, v in o64.items()}
+    thr = bench_decoders.THR
+    core = native.decode(family, o, W, H, thr, {"top_k": 0})
+    ckeep = native.nms(core["boxes"], core["scores"], FAMILY_NMS_IOU.get(family, 0.4), 300)
+    res = native.call_parse_function(str(parser_lib), f"NvDsInferParse{family}Mask", [(k, v[None]) for k, v in o.items()],
+                                     (W, H, 3), {"num_classes": 1, "pre_cluster_thresholds": [thr]})[0]
+    assert len(res["masks"]) == len(ckeep) > 20
+    _assert_masks_are_core_rasters(native, res, core, ckeep)
 
 
 VARIANT_RUN = textwrap.dedent("""

@@ -22,7 +22,7 @@ namespace detail {
 
 bool decode_blazeface(Ctx& c) {
   const auto& outs = *c.outputs;
-  const std::vector<Role> roles = {{"regressors", {"regressors", "reshaped_regressor_face_4", "regressor", "boxes"}},
+  static const std::vector<Role> roles = {{"regressors", {"regressors", "reshaped_regressor_face_4", "regressor", "boxes"}},
                                    {"classificators", {"classificators", "reshaped_classifier_face_4", "classificator", "scores"}}};
   std::vector<int> idx;
   if (!find_by_name(c, roles, &idx)) return false;

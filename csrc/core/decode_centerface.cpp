@@ -31,7 +31,7 @@ bool stride_ok(int64_t map, int net) { return map == net / kStride || map == (ne
 
 bool decode_centerface(Ctx& c) {
   const auto& outs = *c.outputs;
-  const std::vector<Role> roles = {{"heatmap", {"537", "heatmap", "hm"}},
+  static const std::vector<Role> roles = {{"heatmap", {"537", "heatmap", "hm"}},
                                    {"scale", {"538", "scale"}},
                                    {"offset", {"539", "offset"}},
                                    {"landmarks", {"540", "landmarks", "landmark", "lms"}}};

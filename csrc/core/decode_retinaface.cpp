@@ -28,7 +28,7 @@ constexpr float kSizes[3][2] = {{16.f, 32.f}, {64.f, 128.f}, {256.f, 512.f}};
 
 bool decode_retinaface(Ctx& c) {
   const auto& outs = *c.outputs;
-  const std::vector<Role> roles = {{"loc", {"loc", "bbox", "boxes"}},
+  static const std::vector<Role> roles = {{"loc", {"loc", "bbox", "boxes"}},
                                    {"conf", {"conf", "scores", "classifications"}},
                                    {"landms", {"landms", "landmarks", "landm"}}};
   std::vector<int> idx;

@@ -3,6 +3,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__) && !defined(__clang__)
+#include <immintrin.h>
+// GCC 12's AVX-512 headers warn about their own _mm512_undefined_* placeholders (GCC PR 105593)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 namespace facemask {
 namespace {
@@ -296,12 +303,194 @@ __attribute__((target("avx2"))) void oval_rows_avx2(const OvalRaster& P, float* 
 // other two do (tests/test_mask_raster.py compares with the per-cell definition).
 #if defined(FACEMASK_OVAL_AVX2) && defined(__GNUC__) && !defined(__clang__)
 #define FACEMASK_OVAL_AVX512 1
+void oval32_avx512(const OvalRaster& P, float* out);
 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq"), optimize("fp-contract=off"))) void oval_rows_avx512(
     const OvalRaster& P, float* out) {
   if (width32(P))
-    oval_rows<32>(P, out);
+    oval32_avx512(P, out);
   else
     oval_rows<0>(P, out);
+}
+#endif
+
+#ifdef FACEMASK_OVAL_AVX512
+#define FACEMASK_AVX512_TARGET __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq"), optimize("fp-contract=off")))
+#define FACEMASK_AVX512_INLINE FACEMASK_AVX512_TARGET FACEMASK_ALWAYS_INLINE
+
+// Width 32 with AVX-512 (the parse functions' default mask), in blocks of up to 32 rows and four stages, so that a
+// batch of faces (oval_batch_avx512) can run each stage for several faces in a row and their dependency chains
+// overlap:
+//   bounds:  per row the integer bounds o0 <= a0 <= a1 <= o1 of oval_rows' classification (cells [a0, a1) surely 1,
+//            cells outside [o0, o1) surely 0), from the same row spans computed in float with a margin that covers
+//            the float rounding (oval32_bounds), 16 rows per vector;
+//   fill:    per row two vector stores of the 0/1 cells and one or two of the flat indices of each band run
+//            [o0, a0), [a1, o1) (16 consecutive uint16; the list advances by the run lengths);
+//   eval:    the listed cells 16 at a time with ellipse_alpha_soft's arithmetic (vector intrinsics in its order; no
+//            contraction in these functions);
+//   scatter: the evaluated cells written to their places one by one (measured faster here than a vector scatter,
+//            masked vector stores per run or a second pass over the rows that blends them in).
+struct Oval32Bounds {
+  alignas(64) uint32_t in[32];         // bit j: cell j is 1 (cells [a0, a1))
+  alignas(64) int32_t sl[32], sr[32];  // flat index (row * 32 + column) of the first cell of each band run
+  alignas(64) int32_t nl[32], nr[32];  // band run lengths
+};
+constexpr int kOval32IdxCap = 32 * 32 + 48;  // a block's band cells + the overhang of the last vector stores
+
+// floor(clamp(v, -1, 33)) + 1 as int; NaN -> nan_to (-1 or 33) first
+FACEMASK_AVX512_INLINE __m512i oval32_bound(__m512 v, __m512 nan_to) {
+  const __mmask16 num = _mm512_cmp_ps_mask(v, v, _CMP_ORD_Q);
+  const __m512 c = _mm512_min_ps(_mm512_max_ps(_mm512_mask_blend_ps(num, nan_to, v), _mm512_set1_ps(-1.f)),
+                                 _mm512_set1_ps(33.f));
+  return _mm512_add_epi32(_mm512_cvttps_epi32(_mm512_roundscale_ps(c, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC)),
+                          _mm512_set1_epi32(1));
+}
+
+// The row spans in float, 16 rows per vector, each widened (outer) or narrowed (inner) by a margin that covers the
+// float rounding (below), so that [a0, a1) only holds cells with (j - mid)^2 <= r2_in and every cell with
+// (j - mid)^2 < r2_out lies in [o0, o1) (mid, r2 as oval_rows computes them in double; the classification argument
+// at rasterize_face_oval covers those). Float errors, relative to u = 2^-24 and the magnitudes involved: dy = y - cy
+// and every product and sum are rounded once each, and mid0, mid1, c2, k are rounded from double, so
+// |mid_f - mid| <= 4 u (|mid0| + |mid1 dy|) and |r2_f - r2| <= 6 u (|c2 dy^2| + |k|) (+ tiny); the square root and
+// the sums mid +- w add <= 3 u (|mid| + w). The margins used are 1e-6 (~17 u) times those magnitudes (+ 1e-6), and
+// bounds are taken with an exact floor. Anything non-finite: every cell of the row goes to the exact evaluation.
+FACEMASK_AVX512_INLINE void oval32_bounds(const OvalRaster& P, int r0, Oval32Bounds* B) {
+  const __m512 v_cy = _mm512_set1_ps(P.e.cy), v_mid0 = _mm512_set1_ps(static_cast<float>(P.mid0)),
+               v_mid1 = _mm512_set1_ps(static_cast<float>(P.mid1)), v_c2 = _mm512_set1_ps(static_cast<float>(P.c2)),
+               v_kout = _mm512_set1_ps(static_cast<float>(P.k_out)), v_kin = _mm512_set1_ps(static_cast<float>(P.k_in));
+  const __m512 v_zero = _mm512_setzero_ps(), v_eps = _mm512_set1_ps(1e-6f), v_one = _mm512_set1_ps(1.f),
+               v_wmax = _mm512_set1_ps(33.f), v_m1 = _mm512_set1_ps(-1.f), v_inf = _mm512_set1_ps(INFINITY);
+  const __m512i z = _mm512_setzero_si512(), w32 = _mm512_set1_epi32(32), one = _mm512_set1_epi32(1);
+  const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __mmask16 has_in = P.has_in ? 0xffff : 0;
+  for (int k = 0; k < 32; k += 16) {
+    const __m512 rowf = _mm512_cvtepi32_ps(_mm512_add_epi32(_mm512_set1_epi32(r0 + k), iota));
+    // y = y1 + (i + 0.5f) * ch in float, as the per-cell definition
+    const __m512 ys = _mm512_add_ps(_mm512_set1_ps(P.y1),
+                                    _mm512_mul_ps(_mm512_add_ps(rowf, _mm512_set1_ps(0.5f)), _mm512_set1_ps(P.ch)));
+    const __m512 dy = _mm512_sub_ps(ys, v_cy), dy2 = _mm512_mul_ps(dy, dy);
+    const __m512 m1dy = _mm512_mul_ps(v_mid1, dy);
+    const __m512 mid = _mm512_add_ps(v_mid0, m1dy);
+    const __m512 c2dy2 = _mm512_mul_ps(v_c2, dy2);
+    const __m512 r2o = _mm512_add_ps(c2dy2, v_kout), r2i = _mm512_add_ps(c2dy2, v_kin);
+    const __m512 emid = _mm512_mul_ps(v_eps, _mm512_add_ps(_mm512_add_ps(_mm512_abs_ps(v_mid0), _mm512_abs_ps(m1dy)), v_one));
+    const __m512 r2o_hi = _mm512_add_ps(r2o, _mm512_mul_ps(v_eps, _mm512_add_ps(_mm512_abs_ps(c2dy2), _mm512_abs_ps(v_kout))));
+    const __m512 r2i_lo = _mm512_sub_ps(r2i, _mm512_mul_ps(v_eps, _mm512_add_ps(_mm512_abs_ps(c2dy2), _mm512_abs_ps(v_kin))));
+    const __m512 ro = _mm512_sqrt_ps(_mm512_max_ps(r2o_hi, v_zero));  // NaN -> 0 (max returns the second operand)
+    const __m512 ri = _mm512_sqrt_ps(_mm512_max_ps(r2i_lo, v_zero));
+    const __m512 amid = _mm512_abs_ps(mid);
+    const __m512 wo = _mm512_add_ps(_mm512_add_ps(ro, emid), _mm512_mul_ps(v_eps, _mm512_add_ps(_mm512_add_ps(amid, ro), v_one)));
+    const __m512 wi = _mm512_sub_ps(_mm512_sub_ps(ri, emid), _mm512_mul_ps(v_eps, _mm512_add_ps(_mm512_add_ps(amid, ri), v_one)));
+    // outer: all cells when anything is not finite (|x| < inf is false for NaN and inf)
+    const __mmask16 fin_o = _mm512_cmp_ps_mask(_mm512_abs_ps(r2o_hi), v_inf, _CMP_LT_OQ) & _mm512_cmp_ps_mask(amid, v_inf, _CMP_LT_OQ) &
+                            _mm512_cmp_ps_mask(_mm512_abs_ps(wo), v_inf, _CMP_LT_OQ);
+    const __m512 lo_o = _mm512_mask_blend_ps(fin_o, v_m1, _mm512_sub_ps(mid, wo));
+    const __m512 hi_o = _mm512_mask_blend_ps(fin_o, v_wmax, _mm512_add_ps(mid, wo));
+    // inner: none unless has_in, r2i_lo > 0, wi > 0 and everything finite
+    const __mmask16 ok_i = has_in & _mm512_cmp_ps_mask(r2i_lo, v_zero, _CMP_GT_OQ) & _mm512_cmp_ps_mask(wi, v_zero, _CMP_GT_OQ) &
+                           _mm512_cmp_ps_mask(r2i_lo, v_inf, _CMP_LT_OQ) & _mm512_cmp_ps_mask(amid, v_inf, _CMP_LT_OQ) &
+                           _mm512_cmp_ps_mask(wi, v_inf, _CMP_LT_OQ);
+    const __m512 lo_i = _mm512_mask_blend_ps(ok_i, v_wmax, _mm512_sub_ps(mid, wi));
+    const __m512 hi_i = _mm512_mask_blend_ps(ok_i, v_m1, _mm512_add_ps(mid, wi));
+    const __m512i o0 = _mm512_max_epi32(z, _mm512_min_epi32(oval32_bound(lo_o, v_m1), w32));
+    const __m512i o1 = _mm512_max_epi32(o0, _mm512_min_epi32(oval32_bound(hi_o, v_wmax), w32));
+    const __m512i a0 = _mm512_max_epi32(o0, _mm512_min_epi32(oval32_bound(lo_i, v_wmax), o1));
+    const __m512i a1 = _mm512_max_epi32(a0, _mm512_min_epi32(oval32_bound(hi_i, v_m1), o1));
+    const __m512i base = _mm512_slli_epi32(_mm512_add_epi32(_mm512_set1_epi32(k), iota), 5);
+    // bits [a, b): (2^b - 1) & ~(2^a - 1) (a shift by 32 gives 0)
+    const __m512i m1 = _mm512_set1_epi32(-1);
+    const __m512i below_a0 = _mm512_add_epi32(_mm512_sllv_epi32(one, a0), m1);
+    const __m512i below_a1 = _mm512_add_epi32(_mm512_sllv_epi32(one, a1), m1);
+    _mm512_store_si512(B->in + k, _mm512_andnot_si512(below_a0, below_a1));
+    _mm512_store_si512(B->sl + k, _mm512_add_epi32(base, o0));
+    _mm512_store_si512(B->sr + k, _mm512_add_epi32(base, a1));
+    _mm512_store_si512(B->nl + k, _mm512_sub_epi32(a0, o0));
+    _mm512_store_si512(B->nr + k, _mm512_sub_epi32(o1, a1));
+  }
+}
+
+// Rows [0, m) of a block (blk = its first row): 0/1 cells, band-cell list. Returns the list length.
+FACEMASK_AVX512_INLINE int oval32_fill(const Oval32Bounds& B, int m, float* blk, uint16_t* idx) {
+  const __m256i iota16 = _mm256_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m256i sixteen = _mm256_set1_epi16(16);
+  const __m512 v_one = _mm512_set1_ps(1.f);
+  int n = 0;
+  for (int k = 0; k < m; ++k) {
+    const uint32_t in = B.in[k];
+    float* row = blk + k * 32;
+    _mm512_storeu_ps(row, _mm512_maskz_mov_ps(static_cast<__mmask16>(in), v_one));
+    _mm512_storeu_ps(row + 16, _mm512_maskz_mov_ps(static_cast<__mmask16>(in >> 16), v_one));
+    const int nl = B.nl[k], nr = B.nr[k];
+    const __m256i l = _mm256_add_epi16(iota16, _mm256_set1_epi16(static_cast<short>(B.sl[k])));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(idx + n), l);
+    if (nl > 16) _mm256_storeu_si256(reinterpret_cast<__m256i*>(idx + n + 16), _mm256_add_epi16(l, sixteen));
+    n += nl;
+    const __m256i r = _mm256_add_epi16(iota16, _mm256_set1_epi16(static_cast<short>(B.sr[k])));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(idx + n), r);
+    if (nr > 16) _mm256_storeu_si256(reinterpret_cast<__m256i*>(idx + n + 16), _mm256_add_epi16(r, sixteen));
+    n += nr;
+  }
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(idx + n), _mm256_setzero_si256());  // defined tail lanes
+  return n;
+}
+
+// The n listed cells of a block starting at row r0 (blk = its first row), exactly as ellipse_alpha_soft.
+FACEMASK_AVX512_INLINE void oval32_eval(const OvalRaster& P, int r0, const uint16_t* idx, int n, float* vals) {
+  const Ellipse& e = P.e;
+  // ellipse_alpha_soft's loop invariants
+  const float irx = 1.f / e.rx, iry = 1.f / e.ry, ifeather = 1.f / P.feather;
+  const float rmin = e.rx < e.ry ? e.rx : e.ry;
+  const __m512 v_c = _mm512_set1_ps(P.c), v_s = _mm512_set1_ps(P.s), v_ms = _mm512_set1_ps(-P.s);
+  const __m512 v_cx = _mm512_set1_ps(e.cx), v_cy = _mm512_set1_ps(e.cy);
+  const __m512 v_irx = _mm512_set1_ps(irx), v_iry = _mm512_set1_ps(iry), v_if = _mm512_set1_ps(ifeather);
+  const __m512 v_rmin = _mm512_set1_ps(rmin), v_half = _mm512_set1_ps(0.5f), v_zero = _mm512_setzero_ps();
+  const __m512 v_one = _mm512_set1_ps(1.f);
+  const __m512 v_x1 = _mm512_set1_ps(P.x1), v_y1 = _mm512_set1_ps(P.y1), v_cw = _mm512_set1_ps(P.cw),
+               v_ch = _mm512_set1_ps(P.ch);
+  for (int k = 0; k < n; k += 16) {
+    const __m512i id = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(idx + k)));
+    const __m512 fj = _mm512_cvtepi32_ps(_mm512_and_si512(id, _mm512_set1_epi32(31)));
+    const __m512 fr = _mm512_cvtepi32_ps(_mm512_add_epi32(_mm512_srli_epi32(id, 5), _mm512_set1_epi32(r0)));
+    // x = x1 + (j + 0.5f) * cw, y = y1 + (i + 0.5f) * ch, then ellipse_alpha_soft
+    const __m512 px = _mm512_add_ps(v_x1, _mm512_mul_ps(_mm512_add_ps(fj, v_half), v_cw));
+    const __m512 py = _mm512_add_ps(v_y1, _mm512_mul_ps(_mm512_add_ps(fr, v_half), v_ch));
+    const __m512 dx = _mm512_sub_ps(px, v_cx), dy = _mm512_sub_ps(py, v_cy);
+    const __m512 u = _mm512_add_ps(_mm512_mul_ps(v_c, dx), _mm512_mul_ps(v_s, dy));
+    const __m512 v = _mm512_add_ps(_mm512_mul_ps(v_ms, dx), _mm512_mul_ps(v_c, dy));
+    const __m512 ux = _mm512_mul_ps(u, v_irx), vy = _mm512_mul_ps(v, v_iry);
+    const __m512 q2 = _mm512_add_ps(_mm512_mul_ps(ux, ux), _mm512_mul_ps(vy, vy));
+    const __m512 q = _mm512_sqrt_ps(q2);
+    const __m512 gx = _mm512_mul_ps(ux, v_irx), gy = _mm512_mul_ps(vy, v_iry);
+    const __m512 g = _mm512_sqrt_ps(_mm512_add_ps(_mm512_mul_ps(gx, gx), _mm512_mul_ps(gy, gy)));
+    const __mmask16 gpos = _mm512_cmp_ps_mask(g, v_zero, _CMP_GT_OQ);
+    const __m512 gs = _mm512_mask_blend_ps(gpos, v_one, g);
+    const __m512 sd = _mm512_mask_blend_ps(gpos, _mm512_sub_ps(v_zero, v_rmin), _mm512_div_ps(_mm512_sub_ps(q2, q), gs));
+    const __m512 a = _mm512_sub_ps(v_half, _mm512_mul_ps(sd, v_if));
+    // a > 0 ? (a < 1 ? a : 1) : 0 (NaN -> 0)
+    const __m512 a1 = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, v_one, _CMP_LT_OQ), v_one, a);
+    _mm512_store_ps(vals + k, _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(a, v_zero, _CMP_GT_OQ), a1));
+  }
+}
+
+// The evaluated cells written to their places one by one.
+FACEMASK_AVX512_INLINE void oval32_scatter(const uint16_t* idx, const float* vals, int n, float* blk) {
+  for (int k = 0; k < n; ++k) {
+    blk[idx[k]] = vals[k];
+    __asm__("" : "+r"(k));  // keeps this loop scalar (GCC's vector scatter is slower here)
+  }
+}
+
+FACEMASK_AVX512_TARGET void oval32_avx512(const OvalRaster& P, float* out) {
+  Oval32Bounds B;
+  alignas(64) uint16_t idx[kOval32IdxCap];
+  alignas(64) float vals[kOval32IdxCap];
+  for (int r0 = 0; r0 < P.mask_h; r0 += 32) {
+    float* const blk = out + static_cast<long>(r0) * 32;
+    const int m = std::min(32, P.mask_h - r0);
+    oval32_bounds(P, r0, &B);
+    const int n = oval32_fill(B, m, blk, idx);
+    oval32_eval(P, r0, idx, n, vals);
+    oval32_scatter(idx, vals, n, blk);
+  }
 }
 #endif
 
@@ -332,18 +521,21 @@ OvalRowsFn pick_oval_rows() {
 //   q >= 1 + delta  =>  sd >= +feather / 2                 =>  alpha = 0.
 // A slack (float rounding of the sample positions and of sd, plus a relative 2 %) widens the evaluated band so that
 // rounding never changes a classified cell; tests/test_mask_raster.py checks equality with the per-cell formula.
-void rasterize_face_oval(const Detection& d, int mask_w, int mask_h, float* out) {
-  if (mask_w <= 0 || mask_h <= 0 || out == nullptr) return;
+namespace {
+
+// rasterize_face_oval up to the row loop: fills out and returns false for the cases without one (empty or non-finite
+// box or oval, hard edge), else sets *P.
+bool prepare_oval(const Detection& d, int mask_w, int mask_h, float* out, OvalRaster* P) {
   const long n = static_cast<long>(mask_w) * mask_h;
   if (!box_ok(d)) {
     std::fill(out, out + n, 0.f);
-    return;
+    return false;
   }
   float c, s;  // cos, sin of e.angle as ellipse_alpha computes them (std::cos, std::sin; exactly 1, 0 for angle 0)
   const Ellipse e = fit_face_oval_cs(d, 1.f, &c, &s);
   if (ellipse_empty(e)) {
     std::fill(out, out + n, 0.f);
-    return;
+    return false;
   }
   const float w = d.x2 - d.x1, h = d.y2 - d.y1;
   const float cw = w / mask_w, ch = h / mask_h;
@@ -354,20 +546,19 @@ void rasterize_face_oval(const Detection& d, int mask_w, int mask_h, float* out)
       for (int j = 0; j < mask_w; ++j)
         out[static_cast<long>(i) * mask_w + j] = ellipse_alpha_cs(e, c, s, d.x1 + (j + 0.5f) * cw, y, feather);
     }
-    return;
+    return false;
   }
 
-  OvalRaster P;
-  P.e = e;
-  P.c = c;
-  P.s = s;
-  P.x1 = d.x1;
-  P.y1 = d.y1;
-  P.cw = cw;
-  P.ch = ch;
-  P.feather = feather;
-  P.mask_w = mask_w;
-  P.mask_h = mask_h;
+  P->e = e;
+  P->c = c;
+  P->s = s;
+  P->x1 = d.x1;
+  P->y1 = d.y1;
+  P->cw = cw;
+  P->ch = ch;
+  P->feather = feather;
+  P->mask_w = mask_w;
+  P->mask_h = mask_h;
   // q^2(dx, dy) (dx, dy from the centre), exactly as ellipse_alpha_soft computes it from the same float c, s, rx, ry
   // (up to rounding): q^2 = qa dx^2 + qb dx dy + qc dy^2.
   const double rx = e.rx, ry = e.ry, cd = c, sd = s;
@@ -380,22 +571,102 @@ void rasterize_face_oval(const Detection& d, int mask_w, int mask_h, float* out)
                               std::max(std::max(std::fabs(static_cast<double>(d.y1)), std::fabs(static_cast<double>(d.y2))), rmax));
   const double slack = 1e-4 + 0.02 * delta + 1e-6 * mag / rmin;
   const double q_in = 1.0 - delta - slack, q_out = 1.0 + delta + slack;
-  P.has_in = q_in > 0.0;
-  const double t_in = P.has_in ? q_in * q_in : 0.0, t_out = q_out * q_out;
+  P->has_in = q_in > 0.0;
+  const double t_in = P->has_in ? q_in * q_in : 0.0, t_out = q_out * q_out;
   // Per row, q^2 = T at dx = (-qb dy +- sqrt(D)) / (2 qa) with D = (qb^2 - 4 qa qc) dy^2 + 4 qa T, and
   // qb^2 - 4 qa qc = -4 irx2 iry2 (c^2 + s^2)^2 exactly (no cancellation when computed that way). Cell j samples
   // dx = x0 + (j + 0.5) cw with x0 = x1 - cx, so in cells: mid = (-qb dy / (2 qa) - x0) / cw - 0.5 and
   // r^2 = D / (2 qa cw)^2.
   const double x0 = static_cast<double>(d.x1) - e.cx, icw = 1.0 / static_cast<double>(cw);
   const double cs2 = cd * cd + sd * sd, s2 = icw * icw / (qa * qa);
-  P.mid0 = -x0 * icw - 0.5;
-  P.mid1 = -qb / (2.0 * qa) * icw;
-  P.c2 = -(irx2 * iry2) * (cs2 * cs2) * s2;
-  P.k_out = t_out * qa * s2;
-  P.k_in = t_in * qa * s2;
-  P.cy = e.cy;
+  P->mid0 = -x0 * icw - 0.5;
+  P->mid1 = -qb / (2.0 * qa) * icw;
+  P->c2 = -(irx2 * iry2) * (cs2 * cs2) * s2;
+  P->k_out = t_out * qa * s2;
+  P->k_in = t_in * qa * s2;
+  P->cy = e.cy;
+  return true;
+}
+
+using OvalBatchFn = void (*)(const Detection* const*, int, int, int, float* const*);
+
+void oval_batch_generic(const Detection* const* dets, int n, int mask_w, int mask_h, float* const* outs) {
   static const OvalRowsFn rows = pick_oval_rows();
-  rows(P, out);
+  for (int k = 0; k < n; ++k) {
+    OvalRaster P;
+    if (prepare_oval(*dets[k], mask_w, mask_h, outs[k], &P)) rows(P, outs[k]);
+  }
+}
+
+#ifdef FACEMASK_OVAL_AVX512
+// Width 32, at most 32 rows, AVX-512: the stages of oval32_avx512 run for kBatch faces at a time (the oval fit and
+// row bounds of several faces, then their row fills, then their band cells), so the long dependency chains of one
+// face (atan2 -> sin/cos -> divisions -> square roots -> bounds -> list -> evaluation) overlap with the other faces'.
+FACEMASK_AVX512_TARGET void oval_batch_avx512(const Detection* const* dets, int n, int mask_w, int mask_h,
+                                              float* const* outs) {
+  if (mask_w != 32 || mask_h > 32) {
+    oval_batch_generic(dets, n, mask_w, mask_h, outs);
+    return;
+  }
+  constexpr int kBatch = 4;
+  OvalRaster P[kBatch];
+  Oval32Bounds B[kBatch];
+  alignas(64) uint16_t idx[kBatch][kOval32IdxCap];
+  alignas(64) float vals[kOval32IdxCap];
+  int cnt[kBatch];
+  for (int k0 = 0; k0 < n; k0 += kBatch) {
+    const int g = std::min(kBatch, n - k0);
+    bool live[kBatch];
+    for (int t = 0; t < g; ++t) live[t] = prepare_oval(*dets[k0 + t], 32, mask_h, outs[k0 + t], &P[t]);
+    for (int t = 0; t < g; ++t)
+      if (live[t]) oval32_bounds(P[t], 0, &B[t]);
+    for (int t = 0; t < g; ++t)
+      if (live[t]) cnt[t] = oval32_fill(B[t], mask_h, outs[k0 + t], idx[t]);
+    for (int t = 0; t < g; ++t)
+      if (live[t]) {
+        oval32_eval(P[t], 0, idx[t], cnt[t], vals);
+        oval32_scatter(idx[t], vals, cnt[t], outs[k0 + t]);
+      }
+  }
+}
+#endif
+
+OvalBatchFn pick_oval_batch() {
+#ifdef FACEMASK_OVAL_AVX512
+  if (pick_oval_rows() == oval_rows_avx512) return oval_batch_avx512;
+#endif
+  return oval_batch_generic;
+}
+
+}  // namespace
+
+// Per row, the squared normalised radius q^2 of ellipse_alpha is a quadratic in x, so the cells where the ramp can be
+// neither 0 nor 1 form at most two short runs per row, found by solving two quadratics (vectorised over rows). Only
+// those cells are evaluated (with the exact per-cell arithmetic, vectorised over a list of cells); the rest are 1
+// (inside) or 0 (outside), which is what the per-cell formula returns there. Why the classification is exact: at a
+// point p = q * b with b on the boundary, the estimate is sd = (q - 1) / |g(b)| and 1 / |g(b)| lies in
+// [min(rx, ry), max(rx, ry)], so with delta = feather / (2 rmin)
+//   q <= 1 - delta  =>  sd <= -delta * rmin = -feather / 2  =>  alpha = 1,
+//   q >= 1 + delta  =>  sd >= +feather / 2                 =>  alpha = 0.
+// A slack (float rounding of the sample positions and of sd, plus a relative 2 %) widens the evaluated band so that
+// rounding never changes a classified cell; tests/test_mask_raster.py checks equality with the per-cell formula.
+void rasterize_face_oval(const Detection& d, int mask_w, int mask_h, float* out) {
+  if (mask_w <= 0 || mask_h <= 0 || out == nullptr) return;
+  static const OvalRowsFn rows = pick_oval_rows();
+  OvalRaster P;
+  if (prepare_oval(d, mask_w, mask_h, out, &P)) rows(P, out);
+}
+
+void rasterize_face_ovals(const Detection* const* dets, int n, int mask_w, int mask_h, float* const* outs) {
+  if (mask_w <= 0 || mask_h <= 0 || n <= 0 || dets == nullptr || outs == nullptr) return;
+  for (int k = 0; k < n; ++k)
+    if (dets[k] == nullptr || outs[k] == nullptr) {  // rare: one face at a time, skipping those
+      for (int t = 0; t < n; ++t)
+        if (dets[t] != nullptr && outs[t] != nullptr) rasterize_face_oval(*dets[t], mask_w, mask_h, outs[t]);
+      return;
+    }
+  static const OvalBatchFn batch = pick_oval_batch();
+  batch(dets, n, mask_w, mask_h, outs);
 }
 
 }  // namespace facemask

@@ -121,4 +121,8 @@ FACEMASK_HD inline float ellipse_alpha(const Ellipse& e, float px, float py, flo
 /// mask_w or mask_h <= 0 or out == nullptr: does nothing. Empty or non-finite box: all zeros.
 void rasterize_face_oval(const Detection& d, int mask_w, int mask_h, float* out);
 
+/// rasterize_face_oval(*dets[k], mask_w, mask_h, outs[k]) for k < n (the same bytes; faster than one call per face
+/// for several faces, whose independent work then overlaps). Entries with a null detection or output are skipped.
+void rasterize_face_ovals(const Detection* const* dets, int n, int mask_w, int mask_h, float* const* outs);
+
 }  // namespace facemask

@@ -321,22 +321,38 @@ bool parse_mask(Family fam, const std::vector<NvDsInferLayerInfo>& layers, const
     const int mw = opt.mask_width, mh = opt.mask_height;
     const size_t n = static_cast<size_t>(mw) * static_cast<size_t>(mh);
     out.reserve(out.size() + keep.size());  // push_back below cannot throw (and leak a mask) after this
-    for (int k : keep) {
-      const Detection& d = dets[static_cast<size_t>(k)];
-      float* m = new float[n];
-      facemask::rasterize_face_oval(d, mw, mh, m);
-      NvDsInferInstanceMaskInfo o{};
-      o.classId = 0;
-      o.left = d.x1;
-      o.top = d.y1;
-      o.width = d.x2 - d.x1;
-      o.height = d.y2 - d.y1;
-      o.detectionConfidence = confidence(d.score);
-      o.mask = m;
-      o.mask_width = static_cast<unsigned>(mw);
-      o.mask_height = static_cast<unsigned>(mh);
-      o.mask_size = static_cast<unsigned>(n * sizeof(float));
-      out.push_back(o);
+    // Masks rasterised kChunk faces per call (rasterize_face_ovals overlaps the work of several faces). Every mask
+    // handed to nvinfer is filled, also when a later new[] throws.
+    constexpr int kChunk = 16;
+    const Detection* chunk_dets[kChunk];
+    float* chunk_masks[kChunk];
+    for (size_t i = 0; i < keep.size();) {
+      int g = 0;
+      try {
+        for (; g < kChunk && i + static_cast<size_t>(g) < keep.size(); ++g) {
+          const Detection& d = dets[static_cast<size_t>(keep[i + static_cast<size_t>(g)])];
+          float* m = new float[n];
+          NvDsInferInstanceMaskInfo o{};
+          o.classId = 0;
+          o.left = d.x1;
+          o.top = d.y1;
+          o.width = d.x2 - d.x1;
+          o.height = d.y2 - d.y1;
+          o.detectionConfidence = confidence(d.score);
+          o.mask = m;
+          o.mask_width = static_cast<unsigned>(mw);
+          o.mask_height = static_cast<unsigned>(mh);
+          o.mask_size = static_cast<unsigned>(n * sizeof(float));
+          out.push_back(o);
+          chunk_dets[g] = &d;
+          chunk_masks[g] = m;
+        }
+      } catch (...) {
+        facemask::rasterize_face_ovals(chunk_dets, g, mw, mh, chunk_masks);
+        throw;
+      }
+      facemask::rasterize_face_ovals(chunk_dets, g, mw, mh, chunk_masks);
+      i += static_cast<size_t>(g);
     }
   } catch (const std::exception& e) {
     log_once(fn_name(fam, true) + ": internal error: " + e.what());
