@@ -199,6 +199,22 @@ def test_cuda_redact_without_device_fails_cleanly(native):
         native.cuda_redact(_FakeDeviceArray((1, 16, 16, 4)), "RGBA", [{"frame": 0, "box": (2, 2, 10, 10)}])
 
 
+def test_empty_launch_timer(native):
+    """The benchmark's "one launch" term: fails cleanly without a device, a positive time with one."""
+    if not native.cuda_built():
+        with pytest.raises(RuntimeError, match="without the CUDA toolkit"):
+            native.cuda_empty_launch_us()
+        return
+    ok, _ = native.cuda_available()
+    if not ok:
+        with pytest.raises(RuntimeError, match="empty launch"):
+            native.cuda_empty_launch_us(iters=3)
+        return
+    for coop in (False, True):
+        us = native.cuda_empty_launch_us(iters=20, cooperative=coop)
+        assert 0.0 < us < 1000.0, (coop, us)
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # GPU: same look as the CPU core.
 @pytest.mark.gpu

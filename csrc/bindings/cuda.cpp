@@ -141,6 +141,29 @@ void init_cuda(py::module_& m) {
   }, "(available, reason): whether the CUDA kernels can run here, and why not.");
 
   m.def(
+      "cuda_empty_launch_us",
+      [](uintptr_t stream, int iters, bool cooperative) -> double {
+#if !defined(FACEMASK_WITH_CUDA)
+        (void)stream; (void)iters; (void)cooperative;
+        throw std::runtime_error("facemask-ds was built without the CUDA toolkit: cuda_empty_launch_us is unavailable");
+#else
+        std::string err;
+        double us;
+        {
+          py::gil_scoped_release nogil;
+          us = facemask::cuda::empty_launch_us(reinterpret_cast<facemask::cuda::Stream>(stream), iters, cooperative,
+                                               &err);
+        }
+        if (us < 0) throw std::runtime_error(err);
+        return us;
+#endif
+      },
+      py::arg("stream") = 0, py::arg("iters") = 50, py::arg("cooperative") = false,
+      R"doc(Benchmarks: median device time (us) of one empty-kernel launch (1 block of 32 threads), timed exactly like
+cuda_redact(timing=True): CUDA events right before and after the launch call on `stream`, 10 warm-up launches first.
+cooperative: launch it with cudaLaunchCooperativeKernel (the kind of launch cuda_redact makes).)doc");
+
+  m.def(
       "cuda_redact",
       [](py::object frames, const std::string& format, py::list regions, const std::string& mode,
          const std::string& shape, float strength, float margin, float feather, float mask_threshold,

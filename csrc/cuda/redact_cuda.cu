@@ -788,7 +788,40 @@ std::string cuda_msg(const char* what, cudaError_t e) {
   return std::string(what) + ": " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")";
 }
 
+__global__ void empty_kernel() {}
+
 }  // namespace
+
+double empty_launch_us(Stream stream, int iters, bool cooperative, std::string* error) {
+  cudaEvent_t t0 = nullptr, t1 = nullptr;
+  cudaError_t e = cudaEventCreate(&t0);
+  if (e == cudaSuccess) e = cudaEventCreate(&t1);
+  std::vector<double> us;
+  const int warmup = 10;
+  for (int i = 0; e == cudaSuccess && i < warmup + std::max(1, iters); ++i) {
+    e = cudaEventRecord(t0, stream);
+    if (e != cudaSuccess) break;
+    e = cooperative ? cudaLaunchCooperativeKernel(reinterpret_cast<const void*>(&empty_kernel), dim3(1), dim3(32),
+                                                  nullptr, 0, stream)
+                    : cudaLaunchKernel(reinterpret_cast<const void*>(&empty_kernel), dim3(1), dim3(32), nullptr, 0,
+                                       stream);
+    if (e != cudaSuccess) break;
+    e = cudaEventRecord(t1, stream);
+    if (e == cudaSuccess) e = cudaEventSynchronize(t1);
+    float ms = 0.f;
+    if (e == cudaSuccess) e = cudaEventElapsedTime(&ms, t0, t1);
+    if (e == cudaSuccess && i >= warmup) us.push_back(ms * 1000.0);
+  }
+  if (t0) cudaEventDestroy(t0);
+  if (t1) cudaEventDestroy(t1);
+  if (e != cudaSuccess) {
+    if (error) *error = cuda_msg(cooperative ? "empty cooperative launch" : "empty launch", e);
+    cudaGetLastError();
+    return -1.0;
+  }
+  std::sort(us.begin(), us.end());
+  return us[us.size() / 2];
+}
 
 bool cuda_available(std::string* why) {
   int n = 0;

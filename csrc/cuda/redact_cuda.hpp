@@ -58,6 +58,12 @@ struct LaunchStats {
 /// True when the CUDA runtime sees at least one device; otherwise false with *why set.
 bool cuda_available(std::string* why);
 
+/// Benchmarks only: the median device time of one launch of an empty kernel (one block of 32 threads; with
+/// cooperative, through cudaLaunchCooperativeKernel), measured exactly as Redactor::set_timing() measures a redaction:
+/// a CUDA event recorded on `stream` right before the launch call and one right after it, so the host-side launch
+/// call is inside the interval for both. Returns a negative value and sets *error on a CUDA error.
+double empty_launch_us(Stream stream, int iters, bool cooperative, std::string* error);
+
 /// Reusable redaction context bound to the device current at construction. Not thread-safe: one per thread or
 /// element instance. Device buffers grow as needed and are reused between batches.
 class Redactor {
