@@ -278,6 +278,20 @@ bool faces_for_frame(Family fam, bool mask, const std::vector<NvDsInferLayerInfo
   return true;
 }
 
+// The fields nvinfer's bbox and instance-mask structs share, from one detection. Value-initialised, so every other
+// field (rotation_angle on 9.x, the mask fields) starts at zero.
+template <class Info>
+Info object_info(const Detection& d) {
+  Info o{};
+  o.classId = 0;
+  o.left = d.x1;
+  o.top = d.y1;
+  o.width = d.x2 - d.x1;
+  o.height = d.y2 - d.y1;
+  o.detectionConfidence = confidence(d.score);
+  return o;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -292,15 +306,7 @@ bool parse_bbox(Family fam, const std::vector<NvDsInferLayerInfo>& layers, const
     if (!faces_for_frame(fam, false, layers, net, params, st, &dets, &keep)) return true;
     out.reserve(out.size() + keep.size());
     for (int k : keep) {
-      const Detection& d = dets[static_cast<size_t>(k)];
-      NvDsInferObjectDetectionInfo o{};  // value-initialised: rotation_angle = 0 where it exists
-      o.classId = 0;
-      o.left = d.x1;
-      o.top = d.y1;
-      o.width = d.x2 - d.x1;
-      o.height = d.y2 - d.y1;
-      o.detectionConfidence = confidence(d.score);
-      out.push_back(o);
+      out.push_back(object_info<NvDsInferObjectDetectionInfo>(dets[static_cast<size_t>(k)]));
     }
   } catch (const std::exception& e) {
     log_once(fn_name(fam, false) + ": internal error: " + e.what());
@@ -332,13 +338,7 @@ bool parse_mask(Family fam, const std::vector<NvDsInferLayerInfo>& layers, const
         for (; g < kChunk && i + static_cast<size_t>(g) < keep.size(); ++g) {
           const Detection& d = dets[static_cast<size_t>(keep[i + static_cast<size_t>(g)])];
           float* m = new float[n];
-          NvDsInferInstanceMaskInfo o{};
-          o.classId = 0;
-          o.left = d.x1;
-          o.top = d.y1;
-          o.width = d.x2 - d.x1;
-          o.height = d.y2 - d.y1;
-          o.detectionConfidence = confidence(d.score);
+          NvDsInferInstanceMaskInfo o = object_info<NvDsInferInstanceMaskInfo>(d);
           o.mask = m;
           o.mask_width = static_cast<unsigned>(mw);
           o.mask_height = static_cast<unsigned>(mh);
