@@ -373,86 +373,44 @@ def main():
         r["host_us"] = statistics.median(k["host_us"] for k in kt)
         log(f"{fmt}: kernel only (events around the launch) {r['kernel_only_us']:.1f} us; C++ host planning + enqueue "
             f"{r['host_us']:.1f} us")
-        # Uncapped variant (FACEMASK_CUDA_OCC=1: 256 threads, 1 block/SM) vs the default (256 threads, 2 blocks/SM).
+        # Kernel knobs, one at a time: each variant redacts a fresh copy of the batch (compared with the default's
+        # bytes) and is timed like the default (events around the launch, 20 launches, median).
         base = frames.clone()
-        a, b = base.clone(), base.clone()
+        a = base.clone()
         native.cuda_redact(a, fmt, regions, stream=stream)
-        os.environ["FACEMASK_CUDA_OCC"] = "1"
-        native.cuda_redact(b, fmt, regions, stream=stream)
-        kt4 = [native.cuda_redact(frames, fmt, regions, stream=stream, timing=True) for _ in range(20)]
-        del os.environ["FACEMASK_CUDA_OCC"]
-        r["kernel_only_us_occ1"] = statistics.median(k["kernel_us"] for k in kt4)
+
+        def variant(key, label, env, check=True):
+            os.environ.update(env)
+            try:
+                if check:
+                    c = base.clone()
+                    native.cuda_redact(c, fmt, regions, stream=stream)
+                kl = [native.cuda_redact(frames, fmt, regions, stream=stream, timing=True) for _ in range(20)]
+            finally:
+                for k in env:
+                    del os.environ[k]
+            r[f"kernel_only_us_{key}"] = statistics.median(k["kernel_us"] for k in kl)
+            msg = f"{fmt}: {label}: kernel {r[f'kernel_only_us_{key}']:.1f} us"
+            if check:
+                r[f"{key}_identical"] = bool(torch.equal(a, c))
+                msg += f", identical {r[f'{key}_identical']}"
+            log(msg)
+
+        variant("occ1", "uncapped variant (256 threads, 1 block/SM)", {"FACEMASK_CUDA_OCC": "1"})
         for ipb in ("2", "4"):  # work items per resident block in the decimation / upsampling phases (default 1)
-            os.environ["FACEMASK_CUDA_ITEMS"] = ipb
-            c = base.clone()
-            native.cuda_redact(c, fmt, regions, stream=stream)
-            kl = [native.cuda_redact(frames, fmt, regions, stream=stream, timing=True) for _ in range(20)]
-            del os.environ["FACEMASK_CUDA_ITEMS"]
-            r[f"kernel_only_us_items{ipb}"] = statistics.median(k["kernel_us"] for k in kl)
-            r[f"items{ipb}_identical"] = bool(torch.equal(a, c))
-            log(f"{fmt}: {ipb} items per block: kernel {r[f'kernel_only_us_items{ipb}']:.1f} us, identical "
-                f"{r[f'items{ipb}_identical']}")
-        os.environ["FACEMASK_CUDA_SPLIT"] = "1"  # one plain launch per phase, kernels compiled per item kind
-        c = base.clone()
-        native.cuda_redact(c, fmt, regions, stream=stream)
-        kl = [native.cuda_redact(frames, fmt, regions, stream=stream, timing=True) for _ in range(20)]
-        r["kernel_only_us_split"] = statistics.median(k["kernel_us"] for k in kl)
-        r["split_identical"] = bool(torch.equal(a, c))
-        os.environ["FACEMASK_CUDA_NOFUSE"] = "1"
-        kl = [native.cuda_redact(frames, fmt, regions, stream=stream, timing=True) for _ in range(20)]
-        r["kernel_only_us_split_nofuse"] = statistics.median(k["kernel_us"] for k in kl)
-        del os.environ["FACEMASK_CUDA_NOFUSE"]
-        del os.environ["FACEMASK_CUDA_SPLIT"]
-        log(f"{fmt}: split launches: kernel {r['kernel_only_us_split']:.1f} us (unfused {r['kernel_only_us_split_nofuse']:.1f}),"
-            f" identical {r['split_identical']}")
-        os.environ["FACEMASK_CUDA_NOFUSE"] = "1"  # vertical passes in a phase of their own (one more grid barrier)
-        c = base.clone()
-        native.cuda_redact(c, fmt, regions, stream=stream)
-        kl = [native.cuda_redact(frames, fmt, regions, stream=stream, timing=True) for _ in range(20)]
-        del os.environ["FACEMASK_CUDA_NOFUSE"]
-        r["kernel_only_us_nofuse"] = statistics.median(k["kernel_us"] for k in kl)
-        r["nofuse_identical"] = bool(torch.equal(a, c))
-        log(f"{fmt}: vertical passes not fused (own phase): kernel {r['kernel_only_us_nofuse']:.1f} us, identical "
-            f"{r['nofuse_identical']}")
-        os.environ["FACEMASK_CUDA_BARRIER"] = "1"  # blur stages separated by grid barriers instead of dataflow waits
-        c = base.clone()
-        native.cuda_redact(c, fmt, regions, stream=stream)
-        kl = [native.cuda_redact(frames, fmt, regions, stream=stream, timing=True) for _ in range(20)]
-        del os.environ["FACEMASK_CUDA_BARRIER"]
-        r["kernel_only_us_barrier"] = statistics.median(k["kernel_us"] for k in kl)
-        r["barrier_identical"] = bool(torch.equal(a, c))
-        log(f"{fmt}: grid barriers between the blur stages (no dataflow): kernel {r['kernel_only_us_barrier']:.1f} us, "
-            f"identical {r['barrier_identical']}")
-        os.environ["FACEMASK_CUDA_NOCLASSIFY"] = "1"  # region_alpha() at every pixel (the previous kernel's way)
-        c = base.clone()
-        native.cuda_redact(c, fmt, regions, stream=stream)
-        kl = [native.cuda_redact(frames, fmt, regions, stream=stream, timing=True) for _ in range(20)]
-        del os.environ["FACEMASK_CUDA_NOCLASSIFY"]
-        r["kernel_only_us_noclassify"] = statistics.median(k["kernel_us"] for k in kl)
-        r["noclassify_identical"] = bool(torch.equal(a, c))
-        log(f"{fmt}: no coverage pre-classification: kernel {r['kernel_only_us_noclassify']:.1f} us, identical "
-            f"{r['noclassify_identical']}")
-        for nph in range(0, 4):  # profiling: only the first n phases (0: the launch alone; output incomplete)
-            os.environ["FACEMASK_CUDA_BARRIER"] = "1"  # (with dataflow a wave's blur is one phase)
-            os.environ["FACEMASK_CUDA_PHASES"] = str(nph)
-            kl = [native.cuda_redact(frames, fmt, regions, stream=stream, timing=True) for _ in range(20)]
-            del os.environ["FACEMASK_CUDA_PHASES"]
-            del os.environ["FACEMASK_CUDA_BARRIER"]
-            r[f"kernel_only_us_phases{nph}"] = statistics.median(k["kernel_us"] for k in kl)
-        log(f"{fmt}: with grid barriers, first n phases (n = 0..3): " +
-            ", ".join("%.1f" % r[f"kernel_only_us_phases{n}"] for n in range(4)) + " us")
+            variant(f"items{ipb}", f"{ipb} items per block", {"FACEMASK_CUDA_ITEMS": ipb})
+        # one plain launch per phase, kernels compiled per item kind (also with the vertical passes unfused)
+        variant("split", "split launches", {"FACEMASK_CUDA_SPLIT": "1"})
+        variant("split_nofuse", "split launches, unfused", {"FACEMASK_CUDA_SPLIT": "1", "FACEMASK_CUDA_NOFUSE": "1"})
+        variant("nofuse", "vertical passes not fused (column-band items)", {"FACEMASK_CUDA_NOFUSE": "1"})
+        variant("barrier", "grid barriers between the blur stages (no dataflow)", {"FACEMASK_CUDA_BARRIER": "1"})
+        variant("noclassify", "no coverage pre-classification", {"FACEMASK_CUDA_NOCLASSIFY": "1"})
+        for nph in range(0, 4):  # profiling: only the first n phases (0: the launch alone; output incomplete);
+            # with grid barriers, since with dataflow a wave's blur is one phase
+            variant(f"phases{nph}", f"with grid barriers, first {nph} phases", check=False,
+                    env={"FACEMASK_CUDA_BARRIER": "1", "FACEMASK_CUDA_PHASES": str(nph)})
         for occ in ("4", "8"):  # kernel variants: 128 threads x 4 or 8 blocks/SM (default 256 threads x 2 blocks/SM)
-            os.environ["FACEMASK_CUDA_OCC"] = occ
-            c = base.clone()
-            native.cuda_redact(c, fmt, regions, stream=stream)
-            kl = [native.cuda_redact(frames, fmt, regions, stream=stream, timing=True) for _ in range(20)]
-            del os.environ["FACEMASK_CUDA_OCC"]
-            r[f"kernel_only_us_occ{occ}"] = statistics.median(k["kernel_us"] for k in kl)
-            r[f"occ{occ}_identical"] = bool(torch.equal(a, c))
-            log(f"{fmt}: variant OCC={occ}: kernel {r[f'kernel_only_us_occ{occ}']:.1f} us, identical "
-                f"{r[f'occ{occ}_identical']}")
-        r["occ1_identical"] = bool(torch.equal(a, b))
-        log(f"{fmt}: uncapped variant kernel {r['kernel_only_us_occ1']:.1f} us, identical output {r['occ1_identical']}")
+            variant(f"occ{occ}", f"variant OCC={occ}", {"FACEMASK_CUDA_OCC": occ})
         ours, ts = time_cuda(lambda: native.cuda_redact(frames, fmt, regions, stream=stream, synchronize=False),
                              args.iters)
         r["ours_us"] = ours
