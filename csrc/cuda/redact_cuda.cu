@@ -37,6 +37,7 @@ struct DevPlaneJob {
   int plan;
   int ps, nch;
   int wordpx;          // 2- or 4-byte pixels, aligned base and stride: decimation loads whole pixels
+  int up4;             // upsampling of 3 channels in aligned 4-byte pixels: whole-word pixel access (PixIO<3, 4>)
   int pairpx;          // 1-byte pixels, even base, stride and rect start, fx >= 2: decimation loads column pairs
   int off[3];
   int fill[3];
@@ -423,17 +424,23 @@ __device__ __forceinline__ void row_spans(const DevPlaneJob& j, int Y, int* sp4)
 }
 
 // Pixel access of the upsampling phase. PS = 2: whole 2-byte pixels whose two bytes are the two channels (aligned),
-// PS = 1: 1-byte pixels, PS = 0: any layout, channel by channel. Channels travel packed c0 | c1 << 8 | c2 << 16.
+// PS = 4: whole 4-byte pixels (aligned) holding 3 channels and one byte that is not a channel (A or x), PS = 1: 1-byte
+// pixels, PS = 0: any layout, channel by channel. Channels travel packed c0 | c1 << 8 | c2 << 16; load() returns the
+// raw pixel for PS = 2 and 4 (chan() takes a channel out of either form).
+// PS = 4 stores: store() writes the three channel bytes as one 16-bit and one 8-bit store (the non-channel byte is
+// byte 0 or 3 of every 4-byte format, so the other three hold an aligned pair and a single byte) and never writes the
+// 4th byte; store_over() (feather ramp, where the pixel was just loaded) writes the whole word with the 4th byte as
+// loaded, i.e. unchanged: no other thread writes that pixel during the launch (regions of one wave do not overlap).
 // Plain (L1-cached) loads and stores: L2-only ones (ld/st.global.cg) measured ~12 us slower on the benchmark.
 template <int NCH, int PS>
 struct PixIO {
-  using W = typename std::conditional<PS == 2, unsigned short, unsigned char>::type;
-  int o0, o1, o2, ps;
-  __device__ __forceinline__ explicit PixIO(const DevPlaneJob& j) : o0(j.off[0]), o1(j.off[1]), o2(j.off[2]), ps(j.ps) {}
+  using W = typename std::conditional<PS == 2, unsigned short, typename std::conditional<PS == 4, unsigned, unsigned char>::type>::type;
+  int o0, o1, o2, ps, pad;
+  __device__ __forceinline__ explicit PixIO(const DevPlaneJob& j)
+      : o0(j.off[0]), o1(j.off[1]), o2(j.off[2]), ps(j.ps), pad(6 - j.off[0] - j.off[1] - j.off[2]) {}
   __device__ __forceinline__ uint8_t* at(uint8_t* row, int x) const {
     return row + static_cast<long long>(x) * (PS > 0 ? PS : ps);
   }
-  // The packed channels of a pixel (PS == 2: the pixel word).
   __device__ __forceinline__ unsigned load(const uint8_t* p) const {
     if (PS > 0) return *reinterpret_cast<const W*>(p);
     unsigned v = p[o0];
@@ -443,18 +450,42 @@ struct PixIO {
   }
   __device__ __forceinline__ unsigned chan(unsigned w, int c) const {  // channel c of a load() result
     if (PS == 0) return (w >> (8 * c)) & 0xffu;
-    return (w >> (8 * (c == 0 ? o0 : o1))) & 0xffu;
+    if (PS == 1) return w & 0xffu;
+    return (w >> (8 * (c == 0 ? o0 : (c == 1 ? o1 : o2)))) & 0xffu;
+  }
+  // Packed channels v placed at their byte offsets of the pixel word (PS = 2, 4).
+  __device__ __forceinline__ unsigned place(unsigned v) const {
+    unsigned out = (v & 0xffu) << (8 * o0);
+    if (NCH > 1) out |= ((v >> 8) & 0xffu) << (8 * o1);
+    if (NCH > 2) out |= ((v >> 16) & 0xffu) << (8 * o2);
+    return out;
   }
   __device__ __forceinline__ void store(uint8_t* p, unsigned v) const {  // packed channels v
-    if (PS == 0) {
+    if (PS == 1) {
+      *p = static_cast<uint8_t>(v);
+    } else if (PS == 2) {
+      *reinterpret_cast<W*>(p) = static_cast<W>(place(v));
+    } else if (PS == 4 && pad == 3) {
+      const unsigned w = place(v);
+      *reinterpret_cast<unsigned short*>(p) = static_cast<unsigned short>(w);
+      p[2] = static_cast<uint8_t>(w >> 16);
+    } else if (PS == 4 && pad == 0) {
+      const unsigned w = place(v);
+      p[1] = static_cast<uint8_t>(w >> 8);
+      *reinterpret_cast<unsigned short*>(p + 2) = static_cast<unsigned short>(w >> 16);
+    } else {
       p[o0] = static_cast<uint8_t>(v);
       if (NCH > 1) p[o1] = static_cast<uint8_t>(v >> 8);
       if (NCH > 2) p[o2] = static_cast<uint8_t>(v >> 16);
-      return;
     }
-    unsigned out = (v & 0xffu) << (8 * o0);
-    if (NCH > 1) out |= ((v >> 8) & 0xffu) << (8 * o1);
-    *reinterpret_cast<W*>(p) = static_cast<W>(out);
+  }
+  // Ramp store after load(): PS = 4 writes the whole word, its non-channel byte as loaded in `src`.
+  __device__ __forceinline__ void store_over(uint8_t* p, unsigned src, unsigned v) const {
+    if (PS == 4) {
+      *reinterpret_cast<unsigned*>(p) = (src & (0xffu << (8 * pad))) | place(v);
+    } else {
+      store(p, v);
+    }
   }
 };
 
@@ -586,7 +617,7 @@ __device__ void run_upsample_t(const KernelArgs& k, const DevPlaneJob& j, const 
                                                              static_cast<uint8_t>(v >> 8), al)) << 8;
         if (NCH > 2) o |= static_cast<unsigned>(composite_u8(static_cast<uint8_t>(io.chan(src[q], 2)),
                                                              static_cast<uint8_t>(v >> 16), al)) << 16;
-        io.store(io.at(rowp, xs[q]), o);
+        io.store_over(io.at(rowp, xs[q]), src[q], o);
       }
     }
   }
@@ -699,7 +730,8 @@ __device__ __forceinline__ void run_item(const KernelArgs& k, const DevPlaneJob&
         if (j.wordpx) run_upsample_t<2, 2>(k, j, it, smem);
         else run_upsample_t<2, 0>(k, j, it, smem);
       } else {
-        run_upsample_t<3, 0>(k, j, it, smem);
+        if (j.up4) run_upsample_t<3, 4>(k, j, it, smem);
+        else run_upsample_t<3, 0>(k, j, it, smem);
       }
       return;
     }
@@ -1064,6 +1096,9 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   // Tuning knob (benchmarks): FACEMASK_CUDA_NOCLASSIFY=1 evaluates region_alpha() at every pixel (no pre-classes).
   const char* ncl = std::getenv("FACEMASK_CUDA_NOCLASSIFY");
   const bool no_classify = ncl && std::strcmp(ncl, "1") == 0;
+  // Tuning knob (benchmarks): FACEMASK_CUDA_NOWORD4=1 upsamples 4-byte RGB-type pixels byte by byte (PixIO<3, 0>).
+  const char* nw4 = std::getenv("FACEMASK_CUDA_NOWORD4");
+  const bool no_word4 = nw4 && std::strcmp(nw4, "1") == 0;
 
   // ---- plane jobs ---------------------------------------------------------------------------------------------------
   std::vector<DevPlaneJob> jobs;
@@ -1091,6 +1126,7 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
       const unsigned ps_mask = static_cast<unsigned>(lay.pixel_stride) - 1u;
       j.wordpx = (lay.pixel_stride == 4 || lay.pixel_stride == 2) &&
                  (reinterpret_cast<uintptr_t>(fr.data[p]) & ps_mask) == 0 && (fr.stride[p] & ps_mask) == 0;
+      j.up4 = j.wordpx && lay.pixel_stride == 4 && lay.num_channels == 3 && !no_word4;
       for (int c = 0; c < 3; ++c) {
         j.off[c] = c < lay.num_channels ? lay.offset[c] : 0;
         j.fill[c] = c < lay.num_channels ? fill_value(fi, lay.comp[c], params.fill_rgb[0], params.fill_rgb[1],
