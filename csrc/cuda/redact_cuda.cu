@@ -245,7 +245,10 @@ __device__ void run_cols_t(const KernelArgs& k, const DevPlaneJob& j, const DevI
 // then a shuffle reduction; the group's first thread writes L0 = (sum + fx fy / 2) >> (lg fx + lg fy) into shared
 // memory, transposed (cell (i, j) at T[j * Lp + (i - a) * cs]). Then the 3 horizontal box passes on the band, and the
 // band is written row-major to the scratch grid L1 (pitch sp).
-template <int NCH>
+// MODE (compile time, so the inner loop holds one access path; as a run-time flag the compiler if-converted the
+// paths into one predicated loop that issued both): 0 byte loads per channel, 1 whole 2- or 4-byte pixels (NCH 2, 3;
+// DevPlaneJob::wordpx), 2 column pairs per 16-bit load (NCH 1; DevPlaneJob::pairpx).
+template <int NCH, int MODE>
 __device__ void run_rows_t(const KernelArgs& k, const DevPlaneJob& j, const DevItem& it, uint8_t* smem) {
   using E = typename std::conditional<NCH == 1, uint8_t, typename std::conditional<NCH == 2, uint16_t, unsigned>::type>::type;
   constexpr int CS = sizeof(E);
@@ -262,7 +265,7 @@ __device__ void run_rows_t(const KernelArgs& k, const DevPlaneJob& j, const DevI
   const int fy = j.fy, hi_x = j.w - 1;
   const long long fstride = j.pstride;
   const int o0 = j.off[0], o1 = j.off[1], o2 = j.off[2];
-  const bool word = j.wordpx != 0, pair = j.pairpx != 0;
+  constexpr bool word = MODE == 1, pair = MODE == 2;
   const int stu = blockDim.x % U, sti = blockDim.x / U;
   int u = threadIdx.x % U, ii = threadIdx.x / U;  // whole groups step together (U and blockDim multiples of gx)
   constexpr int kQ = 4;  // units per round: their loads are all in flight together
@@ -299,6 +302,25 @@ __device__ void run_rows_t(const KernelArgs& k, const DevPlaneJob& j, const DevI
           ok[q] = x + 1 <= hi_x;
           colq[q] = pixel_ptr(j, j.x0 + min(x, hi_x), j.y0 + (it.a + (iiq[q] < R ? iiq[q] : 0)) * fy);
         }
+        bool clean = true;
+#pragma unroll
+        for (int q = 0; q < kQ; ++q) clean = clean && ok[q] && last[q] == fy - 1;
+        if (__all_sync(__activemask(), clean)) {  // no edge column or row: plain loads, bytes summed in 16-bit halves
+          unsigned acc[kQ];
+#pragma unroll
+          for (int q = 0; q < kQ; ++q) acc[q] = 0u;
+#pragma unroll 4
+          for (int a = 0; a < fy; ++a) {
+#pragma unroll
+            for (int q = 0; q < kQ; ++q) {
+              acc[q] += __byte_perm(*reinterpret_cast<const uint16_t*>(colq[q]), 0u, 0x4140);
+              colq[q] += fstride;
+            }
+          }
+#pragma unroll
+          for (int q = 0; q < kQ; ++q) s[q][0] += (acc[q] & 0xffffu) + (acc[q] >> 16);
+          continue;
+        }
 #pragma unroll 2
         for (int a = 0; a < fy; ++a) {
 #pragma unroll
@@ -315,6 +337,44 @@ __device__ void run_rows_t(const KernelArgs& k, const DevPlaneJob& j, const DevI
         for (int q = 0; q < kQ; ++q) {
           const int x = min(cjq[q] * j.fx + b * tpx + t, hi_x);
           colq[q] = pixel_ptr(j, j.x0 + x, j.y0 + (it.a + (iiq[q] < R ? iiq[q] : 0)) * fy);
+        }
+        if (word) {
+          bool clean = true;
+#pragma unroll
+          for (int q = 0; q < kQ; ++q) clean = clean && last[q] == fy - 1;
+          if (__all_sync(__activemask(), clean)) {
+            // No edge row: whole pixels, their bytes summed in 16-bit halves (bytes 0, 2 in accA, 1, 3 in accB;
+            // <= 64 rows x 255 per half), then picked out per channel offset.
+            unsigned accA[kQ], accB[kQ];
+#pragma unroll
+            for (int q = 0; q < kQ; ++q) accA[q] = accB[q] = 0u;
+#pragma unroll 4
+            for (int a = 0; a < fy; ++a) {
+#pragma unroll
+              for (int q = 0; q < kQ; ++q) {
+                if (NCH == 3) {
+                  const unsigned w = *reinterpret_cast<const unsigned*>(colq[q]);
+                  accA[q] += __byte_perm(w, 0u, 0x4240);
+                  accB[q] += __byte_perm(w, 0u, 0x4341);
+                } else {
+                  accA[q] += __byte_perm(*reinterpret_cast<const uint16_t*>(colq[q]), 0u, 0x4140);
+                }
+                colq[q] += fstride;
+              }
+            }
+            auto bsum = [&](int q, int o) -> unsigned {
+              const unsigned acc = (o & 1) && NCH == 3 ? accB[q] : accA[q];
+              const int h = NCH == 3 ? (o >> 1) : o;
+              return h ? acc >> 16 : acc & 0xffffu;
+            };
+#pragma unroll
+            for (int q = 0; q < kQ; ++q) {
+              s[q][0] += bsum(q, o0);
+              s[q][NCH > 1 ? 1 : 0] += bsum(q, o1);
+              if (NCH > 2) s[q][NCH > 2 ? 2 : 0] += bsum(q, o2);
+            }
+            continue;
+          }
         }
 #pragma unroll 2
         for (int a = 0; a < fy; ++a) {
@@ -706,9 +766,16 @@ template <int kKinds = kAllKinds>  // item kinds compiled in (bit mask)
 __device__ __forceinline__ void run_item(const KernelArgs& k, const DevPlaneJob& j, const DevItem& it, uint8_t* smem) {
   if ((kKinds >> kRows) & 1) {
     if (it.kind == kRows) {
-      if (j.nch == 1) run_rows_t<1>(k, j, it, smem);
-      else if (j.nch == 2) run_rows_t<2>(k, j, it, smem);
-      else run_rows_t<3>(k, j, it, smem);
+      if (j.nch == 1) {
+        if (j.pairpx) run_rows_t<1, 2>(k, j, it, smem);
+        else run_rows_t<1, 0>(k, j, it, smem);
+      } else if (j.nch == 2) {
+        if (j.wordpx) run_rows_t<2, 1>(k, j, it, smem);
+        else run_rows_t<2, 0>(k, j, it, smem);
+      } else {
+        if (j.wordpx) run_rows_t<3, 1>(k, j, it, smem);
+        else run_rows_t<3, 0>(k, j, it, smem);
+      }
       return;
     }
   }
