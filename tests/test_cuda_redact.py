@@ -550,3 +550,41 @@ def test_dataflow_and_barrier_orders_byte_identical(native, gpu, fmt, pad, monke
             for p, (g, e) in enumerate(zip(got, cpu)):
                 assert (g == e).all(), (f"{fmt} pad={pad} {mode} barrier={barrier} nofuse={nofuse} multi={multi} "
                                         f"plane {p}: {(g != e).sum()} bytes differ")
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("fmt,pad", [("RGBA", 0), ("ARGB", 0), ("xBGR", 0), ("BGRx", 3), ("RGB", 0), ("NV12", 0),
+                                     ("NV12", 3), ("I420", 0), ("GRAY8", 1)])
+def test_access_paths_and_item_sizing_byte_identical(native, gpu, fmt, pad, monkeypatch):
+    """The decimation's whole-pixel / column-pair loads (plain loop when a round has no edge row or column, edge loop
+    otherwise; odd NV12 / GRAY8 pitches take the byte loops), the upsampling's whole-word access of 4-byte pixels
+    (non-channel byte first or last) and its byte path (FACEMASK_CUDA_NOWORD4=1), and row bands sized with or
+    without the grid cell cost (FACEMASK_CUDA_CELLCOST): all byte-identical to the CPU core (which never touches the
+    4th byte), with faces clipped at every frame edge, odd rect widths and decimation factors 1-16; row padding is
+    never written."""
+    dev = Dev(gpu)
+    rng = np.random.default_rng(71 + pad)
+    w, h = 638, 358
+    boxes = np.array([[-30, -25, 70, 80], [560, 290, 660, 400], [590, -10, 650, 60], [-15, 300, 45, 370],
+                      [120, 40, 380, 330], [400, 60, 470, 150], [431, 200, 463, 243], [300, 5, 317, 26]],
+                     np.float32)
+    planes = orc.random_planes(fmt, w, h, rng)
+    for strength in (1.0, 2.5):
+        cpu = [p.copy() for p in planes]
+        native.redact(cpu, fmt, w, h, boxes, mode="blur", shape="oval", strength=strength)
+        frame = planes_to_frame(planes, fmt, w, h, pad)
+        for cell_cost, noword in (("12", "0"), ("0", "0"), ("48", "1")):
+            monkeypatch.setenv("FACEMASK_CUDA_CELLCOST", cell_cost)
+            monkeypatch.setenv("FACEMASK_CUDA_NOWORD4", noword)
+            d = dev.put(frame[None])
+            view = (d[:, :, :w] if frame.ndim == 2 else d[:, :, :w, :]) if pad else d
+            native.cuda_redact(view, fmt, regions_of(boxes), mode="blur", shape="oval", strength=strength)
+            got_frame = dev.get(d)[0]
+            got = frame_to_planes(got_frame, fmt, w, h)
+            for p, (g, e) in enumerate(zip(got, cpu)):
+                assert (g == e).all(), (f"{fmt} pad={pad} strength={strength} cellcost={cell_cost} noword4={noword} "
+                                        f"plane {p}: {(g != e).sum()} bytes differ")
+            if pad:  # the row padding (outside the image) is never written
+                tail = got_frame[..., w:, :] if frame.ndim == 3 else got_frame[:, w:]
+                want = frame[..., w:, :] if frame.ndim == 3 else frame[:, w:]
+                assert (tail == want).all(), f"{fmt} pad={pad}: padding bytes changed"

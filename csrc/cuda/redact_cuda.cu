@@ -268,7 +268,10 @@ __device__ void run_rows_t(const KernelArgs& k, const DevPlaneJob& j, const DevI
   constexpr bool word = MODE == 1, pair = MODE == 2;
   const int stu = blockDim.x % U, sti = blockDim.x / U;
   int u = threadIdx.x % U, ii = threadIdx.x / U;  // whole groups step together (U and blockDim multiples of gx)
-  constexpr int kQ = 4;  // units per round: their loads are all in flight together
+#ifndef FACEMASK_CUDA_KQ
+#define FACEMASK_CUDA_KQ 4
+#endif
+  constexpr int kQ = FACEMASK_CUDA_KQ;  // units per round: their loads are all in flight together
   while (ii < R) {
     int cjq[kQ], iiq[kQ];
     const uint8_t* colq[kQ];
@@ -654,7 +657,10 @@ __device__ void run_upsample_t(const KernelArgs& k, const DevPlaneJob& j, const 
     const int nl = lo_i - lo_o, nramp = nl + (hi_o - hi_i);
     if (nramp <= 0) continue;
     const float py = (Y + 0.5f) * j.sy;
-    constexpr int kP = 4;  // ramp pixels per lane per round: their source loads are in flight together
+#ifndef FACEMASK_CUDA_KP
+#define FACEMASK_CUDA_KP 4
+#endif
+    constexpr int kP = FACEMASK_CUDA_KP;  // ramp pixels per lane per round: their source loads are in flight together
     for (int t0 = lane; t0 < nramp; t0 += 32 * kP) {
       int xs[kP];
       unsigned src[kP];
@@ -818,6 +824,8 @@ __device__ __forceinline__ void run_item(const KernelArgs& k, const DevPlaneJob&
 template <int kKinds>
 __device__ __forceinline__ void run_phase(const KernelArgs& k, int ph, uint8_t* smem, int* s_item) {
   const Phase P = k.phases[ph];
+  // (Fetching the next item's index while the current one runs measured 10-25 us slower on H100: a busy block then
+  // holds an item that an idle block would have started, which undoes the largest-first balancing.)
   for (;;) {
     if (threadIdx.x == 0) *s_item = P.begin + atomicAdd(&k.counters[ph], 1);
     __syncthreads();
@@ -1177,7 +1185,19 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
     scratch_bytes += (n + 127) & ~127LL;  // 128-byte aligned: no cache line holds bytes of two grids
     return o;
   };
-  long long dec_pixels = 0;  // pixels read by the decimation over the batch (item sizing)
+  long long dec_pixels = 0;  // pixels read by the decimation over the batch (upsampling item sizing)
+  // Row-band (phase A) items of 1- and 2-channel planes are sized by cost = pixels read + cell_cost x grid cells:
+  // a cell (decimation unit, its share of the 3 box passes and of the fused vertical passes) costs as much as many
+  // pixels. Per-item timestamps on H100 (bench workload, items sized by pixels): 4.3 us per 1000 cells vs 0.12 us per
+  // 1000 pixels (NV12), and a plane with decimation factor 1-2 was one item of 30-40 us on the critical path. Cell
+  // cost 12: NV12 61.1 -> 58.9 us (24: 59.1), same process, alternated. 4-byte-cell (3-channel) planes keep the
+  // pixel sizing: RGBA measured 59.4 us with it, 62.1 with cost 12, 63.5 with 24 (their bands then shrink to 1-3 rows,
+  // which leaves the horizontal passes 1-3 lane words wide).
+  // Tuning knob (benchmarks): FACEMASK_CUDA_CELLCOST (default 12; 0: pixels only, the earlier sizing).
+  double cell_cost = 12.0;
+  if (const char* cc = std::getenv("FACEMASK_CUDA_CELLCOST")) cell_cost = std::max(0.0, std::atof(cc));
+  auto cell_cost_of = [&](const DevPlaneJob& jj) { return jj.cs == 4 ? 0.0 : cell_cost; };
+  double dec_cost = 0.0;
   for (size_t pi = 0; pi < plans.size(); ++pi) {
     const RegionPlan& pl = plans[pi];
     const ImageView& fr = frames[plan_frame[pi]];
@@ -1241,6 +1261,7 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
           return false;
         }
         dec_pixels += static_cast<long long>(j.ny) * j.fy * j.w;
+        dec_cost += static_cast<double>(j.ny) * (static_cast<double>(j.fy) * j.w + cell_cost_of(j) * j.nx);
       } else if (params.mode == RedactMode::kPixelate) {
         j.cw = std::max(1, pl.cell / j.sx);
         j.chh = std::max(1, pl.cell / j.sy);
@@ -1258,6 +1279,7 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   std::vector<std::vector<DevItem>> phase_items(static_cast<size_t>(num_waves) * kPhasesPerWave);
   const double target_items = items_per_block * resident * num_waves;
   const double px_per_item = std::max(1024.0, dec_pixels / target_items);
+  const double cost_per_item = std::max(1024.0, dec_cost / target_items);
   // Tuning knob (benchmarks): FACEMASK_CUDA_NOFUSE=1 runs every plane's vertical passes in phase B.
   const char* nf = std::getenv("FACEMASK_CUDA_NOFUSE");
   const bool no_fuse = nf && std::strcmp(nf, "1") == 0;
@@ -1269,11 +1291,11 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
     const DevPlaneJob j = jobs[jid];
     const int id = static_cast<int>(jid), base = job_wave[jid] * kPhasesPerWave;
     if (blur) {
-      // A: R grid rows per item (about px_per_item pixels read), whole 32-bit lane words (R a multiple of 4 / cs),
-      // two shared buffers of nx x pad4(R cs) bytes.
+      // A: R grid rows per item (about cost_per_item: pixels read + cell cost x cells), whole 32-bit lane words (R a
+      // multiple of 4 / cs), two shared buffers of nx x pad4(R cs) bytes.
       const int q = 4 / j.cs;
       auto fits_rows = [&](int n) { return 2 * ((j.nx * pad4(n * j.cs) + 15) & ~15) <= kSmemBytes; };
-      int R = static_cast<int>(std::ceil(px_per_item / (static_cast<double>(j.fy) * j.w)));
+      int R = static_cast<int>(std::ceil(cost_per_item / (static_cast<double>(j.fy) * j.w + cell_cost_of(j) * j.nx)));
       R = std::min(std::max(1, (R + q - 1) / q * q), std::max(1, std::min(j.ny, 256)));
       while (R > 1 && !fits_rows(R)) --R;
       for (int a = 0; a < j.ny; a += R) phase_items[base].push_back({id, kRows, a, std::min(R, j.ny - a)});
@@ -1316,7 +1338,7 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   auto cost = [&](const DevItem& t) -> long long {
     const DevPlaneJob& jj = jobs[static_cast<size_t>(t.job)];
     switch (t.kind) {
-      case kRows: return static_cast<long long>(t.n) * jj.fy * jj.w;
+      case kRows: return static_cast<long long>(t.n * (static_cast<double>(jj.fy) * jj.w + cell_cost_of(jj) * jj.nx));
       case kCols: return static_cast<long long>(t.n) * jj.ny;
       case kUpsample: return static_cast<long long>((jj.h - t.a + t.n - 1) / t.n) * jj.w;
       default: return static_cast<long long>(t.n) * jj.w;
