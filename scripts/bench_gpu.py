@@ -405,6 +405,8 @@ def main():
         variant("nofuse", "vertical passes not fused (column-band items)", {"FACEMASK_CUDA_NOFUSE": "1"})
         variant("barrier", "grid barriers between the blur stages (no dataflow)", {"FACEMASK_CUDA_BARRIER": "1"})
         variant("noclassify", "no coverage pre-classification", {"FACEMASK_CUDA_NOCLASSIFY": "1"})
+        variant("cellcost0", "row bands sized by pixels only", {"FACEMASK_CUDA_CELLCOST": "0"})
+        variant("noword4", "4-byte pixels upsampled byte by byte", {"FACEMASK_CUDA_NOWORD4": "1"})
         for nph in range(0, 4):  # profiling: only the first n phases (0: the launch alone; output incomplete);
             # with grid barriers, since with dataflow a wave's blur is one phase
             variant(f"phases{nph}", f"with grid barriers, first {nph} phases", check=False,
