@@ -268,10 +268,7 @@ __device__ void run_rows_t(const KernelArgs& k, const DevPlaneJob& j, const DevI
   constexpr bool word = MODE == 1, pair = MODE == 2;
   const int stu = blockDim.x % U, sti = blockDim.x / U;
   int u = threadIdx.x % U, ii = threadIdx.x / U;  // whole groups step together (U and blockDim multiples of gx)
-#ifndef FACEMASK_CUDA_KQ
-#define FACEMASK_CUDA_KQ 4
-#endif
-  constexpr int kQ = FACEMASK_CUDA_KQ;  // units per round: their loads are all in flight together
+  constexpr int kQ = 4;  // units per round: their loads are all in flight together (8: slower, docs/benchmarks.md)
   while (ii < R) {
     int cjq[kQ], iiq[kQ];
     const uint8_t* colq[kQ];
@@ -657,10 +654,7 @@ __device__ void run_upsample_t(const KernelArgs& k, const DevPlaneJob& j, const 
     const int nl = lo_i - lo_o, nramp = nl + (hi_o - hi_i);
     if (nramp <= 0) continue;
     const float py = (Y + 0.5f) * j.sy;
-#ifndef FACEMASK_CUDA_KP
-#define FACEMASK_CUDA_KP 4
-#endif
-    constexpr int kP = FACEMASK_CUDA_KP;  // ramp pixels per lane per round: their source loads are in flight together
+    constexpr int kP = 4;  // ramp pixels per lane per round: their source loads are in flight together (8: slower)
     for (int t0 = lane; t0 < nramp; t0 += 32 * kP) {
       int xs[kP];
       unsigned src[kP];
