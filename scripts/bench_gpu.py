@@ -407,6 +407,8 @@ def main():
         variant("noclassify", "no coverage pre-classification", {"FACEMASK_CUDA_NOCLASSIFY": "1"})
         variant("cellcost0", "row bands sized by pixels only", {"FACEMASK_CUDA_CELLCOST": "0"})
         variant("noword4", "4-byte pixels upsampled byte by byte", {"FACEMASK_CUDA_NOWORD4": "1"})
+        variant("family0", "kernel with every plane kind compiled in", {"FACEMASK_CUDA_FAMILY": "0"})
+        variant("staticfirst0", "first items through the counter too", {"FACEMASK_CUDA_STATICFIRST": "0"})
         for nph in range(0, 4):  # profiling: only the first n phases (0: the launch alone; output incomplete);
             # with grid barriers, since with dataflow a wave's blur is one phase
             variant(f"phases{nph}", f"with grid barriers, first {nph} phases", check=False,

@@ -588,3 +588,37 @@ def test_access_paths_and_item_sizing_byte_identical(native, gpu, fmt, pad, monk
                 tail = got_frame[..., w:, :] if frame.ndim == 3 else got_frame[:, w:]
                 want = frame[..., w:, :] if frame.ndim == 3 else frame[:, w:]
                 assert (tail == want).all(), f"{fmt} pad={pad}: padding bytes changed"
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("fmt", ["NV12", "I420", "RGBA", "BGRx", "RGB"])
+def test_kernel_variants_and_first_fetch_byte_identical(native, gpu, fmt, monkeypatch):
+    """The default launch picks the kernel compiled for the batch's plane kinds (1-/2-channel planes or 3-channel
+    ones) and hands every block its first item without the atomic counter; FACEMASK_CUDA_FAMILY=0 launches the
+    kernel with every plane kind compiled in, FACEMASK_CUDA_STATICFIRST=0 fetches every item through the counter,
+    FACEMASK_CUDA_OCC=4 another kernel variant (more items than blocks, three dependency waves): all byte-identical
+    to the CPU core for every mode."""
+    dev = Dev(gpu)
+    rng = np.random.default_rng(97)
+    w, h = 640, 360
+    small = np.array([[x, y, x + s, y + s * 1.2] for x, y, s in
+                      [(470, 20, 14), (500, 60, 22), (560, 10, 30), (480, 250, 40), (20, 250, 55), (560, 300, 9),
+                       (30, 40, 60)]], np.float32)  # the last one overlaps BIG_FACES[0]'s rect
+    boxes = np.concatenate([BIG_FACES, small]).astype(np.float32)
+    planes = orc.random_planes(fmt, w, h, rng)
+    frame = planes_to_frame(planes, fmt, w, h)
+    for mode in MODES:
+        cpu = [p.copy() for p in planes]
+        native.redact(cpu, fmt, w, h, boxes, mode=mode, shape="oval")
+        for env in ({}, {"FACEMASK_CUDA_FAMILY": "0"}, {"FACEMASK_CUDA_STATICFIRST": "0"}, {"FACEMASK_CUDA_OCC": "4"},
+                    {"FACEMASK_CUDA_FAMILY": "0", "FACEMASK_CUDA_STATICFIRST": "0"}):
+            for k in ("FACEMASK_CUDA_FAMILY", "FACEMASK_CUDA_STATICFIRST", "FACEMASK_CUDA_OCC"):
+                monkeypatch.delenv(k, raising=False)
+            for k, v in env.items():
+                monkeypatch.setenv(k, v)
+            d = dev.put(frame[None])
+            st = native.cuda_redact(d, fmt, regions_of(boxes), mode=mode, shape="oval")
+            got = frame_to_planes(dev.get(d)[0], fmt, w, h)
+            for p, (g, e) in enumerate(zip(got, cpu)):
+                assert (g == e).all(), f"{fmt} {mode} {env} plane {p}: {(g != e).sum()} bytes differ"
+            assert st["waves"] == 3, st  # (rects overlapping in a chain: three waves in every mode)

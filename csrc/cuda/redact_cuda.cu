@@ -78,6 +78,10 @@ struct KernelArgs {
   int* counters;  // one work counter per phase (zeroed by the upload): blocks fetch items dynamically
   int* job_sync;  // per job kSyncInts ints (zeroed by the upload): row bands done, column bands done, grid ready
   uint8_t* scratch;
+  // Cooperative launch only (every block resident): block b's first item of a phase is item b of its queue without
+  // the atomic, later ones come from the counter offset by the grid size. Items are still handed out in queue
+  // order to running blocks, so an item waits only for items running blocks hold (no deadlock).
+  int static_first;
 };
 
 __host__ __device__ __forceinline__ int pad4(int n) { return (n + 3) & ~3; }
@@ -762,19 +766,29 @@ __device__ void run_pixel_cell(const KernelArgs& k, const DevPlaneJob& j, const 
 constexpr int kRowsBlocks = 3, kColsBlocks = 4, kUpBlocks = 3;  // register caps of the per-phase kernels
 constexpr int kAllKinds = (1 << kRows) | (1 << kCols) | (1 << kUpsample) | (1 << kPixelCell) | (1 << kFillRows);
 
-template <int kKinds = kAllKinds>  // item kinds compiled in (bit mask)
+// kFam: plane channel counts compiled in (bit nch - 1; kAllFam: all). The host launches a variant whose mask holds
+// every plane of the batch (a smaller kernel for NV12/I420/GRAY8-type or RGB-type batches: less code competing for
+// the instruction cache); a plane outside the mask is never handed to it.
+constexpr int kAllFam = 7;
+template <int kKinds = kAllKinds, int kFam = kAllFam>  // item kinds compiled in (bit mask)
 __device__ __forceinline__ void run_item(const KernelArgs& k, const DevPlaneJob& j, const DevItem& it, uint8_t* smem) {
   if ((kKinds >> kRows) & 1) {
     if (it.kind == kRows) {
       if (j.nch == 1) {
-        if (j.pairpx) run_rows_t<1, 2>(k, j, it, smem);
-        else run_rows_t<1, 0>(k, j, it, smem);
+        if constexpr ((kFam & 1) != 0) {
+          if (j.pairpx) run_rows_t<1, 2>(k, j, it, smem);
+          else run_rows_t<1, 0>(k, j, it, smem);
+        }
       } else if (j.nch == 2) {
-        if (j.wordpx) run_rows_t<2, 1>(k, j, it, smem);
-        else run_rows_t<2, 0>(k, j, it, smem);
+        if constexpr ((kFam & 2) != 0) {
+          if (j.wordpx) run_rows_t<2, 1>(k, j, it, smem);
+          else run_rows_t<2, 0>(k, j, it, smem);
+        }
       } else {
-        if (j.wordpx) run_rows_t<3, 1>(k, j, it, smem);
-        else run_rows_t<3, 0>(k, j, it, smem);
+        if constexpr ((kFam & 4) != 0) {
+          if (j.wordpx) run_rows_t<3, 1>(k, j, it, smem);
+          else run_rows_t<3, 0>(k, j, it, smem);
+        }
       }
       return;
     }
@@ -782,9 +796,13 @@ __device__ __forceinline__ void run_item(const KernelArgs& k, const DevPlaneJob&
   if ((kKinds >> kCols) & 1) {
     if (it.kind == kCols) {
       // (L2-only loads: other blocks wrote L1 during this phase)
-      if (j.cs == 1) run_cols_t<uint8_t, true>(k, j, it, smem);
-      else if (j.cs == 2) run_cols_t<uint16_t, true>(k, j, it, smem);
-      else run_cols_t<unsigned, true>(k, j, it, smem);
+      if (j.cs == 1) {
+        if constexpr ((kFam & 1) != 0) run_cols_t<uint8_t, true>(k, j, it, smem);
+      } else if (j.cs == 2) {
+        if constexpr ((kFam & 2) != 0) run_cols_t<uint16_t, true>(k, j, it, smem);
+      } else {
+        if constexpr ((kFam & 4) != 0) run_cols_t<unsigned, true>(k, j, it, smem);
+      }
       return;
     }
   }
@@ -792,13 +810,18 @@ __device__ __forceinline__ void run_item(const KernelArgs& k, const DevPlaneJob&
     if (it.kind == kUpsample) {
       // Whole-pixel access for aligned 2-byte chroma pairs (DevPlaneJob::wordpx); 3-channel pixels byte by byte
       // (whole 4-byte words with the 4th byte written back measured slower).
-      if (j.nch == 1) run_upsample_t<1, 1>(k, j, it, smem);
-      else if (j.nch == 2) {
-        if (j.wordpx) run_upsample_t<2, 2>(k, j, it, smem);
-        else run_upsample_t<2, 0>(k, j, it, smem);
+      if (j.nch == 1) {
+        if constexpr ((kFam & 1) != 0) run_upsample_t<1, 1>(k, j, it, smem);
+      } else if (j.nch == 2) {
+        if constexpr ((kFam & 2) != 0) {
+          if (j.wordpx) run_upsample_t<2, 2>(k, j, it, smem);
+          else run_upsample_t<2, 0>(k, j, it, smem);
+        }
       } else {
-        if (j.up4) run_upsample_t<3, 4>(k, j, it, smem);
-        else run_upsample_t<3, 0>(k, j, it, smem);
+        if constexpr ((kFam & 4) != 0) {
+          if (j.up4) run_upsample_t<3, 4>(k, j, it, smem);
+          else run_upsample_t<3, 0>(k, j, it, smem);
+        }
       }
       return;
     }
@@ -815,13 +838,18 @@ __device__ __forceinline__ void run_item(const KernelArgs& k, const DevPlaneJob&
 }
 
 // Items of phase ph fetched dynamically by the block.
-template <int kKinds>
+template <int kKinds, int kFam = kAllFam>
 __device__ __forceinline__ void run_phase(const KernelArgs& k, int ph, uint8_t* smem, int* s_item) {
   const Phase P = k.phases[ph];
   // (Fetching the next item's index while the current one runs measured 10-25 us slower on H100: a busy block then
   // holds an item that an idle block would have started, which undoes the largest-first balancing.)
+  const int sf = k.static_first ? static_cast<int>(gridDim.x) : 0;
+  int first = k.static_first;
   for (;;) {
-    if (threadIdx.x == 0) *s_item = P.begin + atomicAdd(&k.counters[ph], 1);
+    if (threadIdx.x == 0) {
+      *s_item = first ? P.begin + static_cast<int>(blockIdx.x) : P.begin + sf + atomicAdd(&k.counters[ph], 1);
+      first = 0;
+    }
     __syncthreads();
     const int i = *s_item;
     __syncthreads();
@@ -831,19 +859,19 @@ __device__ __forceinline__ void run_phase(const KernelArgs& k, int ph, uint8_t* 
     int* sync = k.job_sync + kSyncInts * it.job;
     if (it.kind == kCols) block_wait(sync + kRowsDone, j.nitems_rows);  // all row bands of the plane (L1) done
     if (it.kind == kUpsample) block_wait(sync + kReady, 1);              // the plane's final grid L done
-    run_item<kKinds>(k, j, it, smem);
+    run_item<kKinds, kFam>(k, j, it, smem);
     if (it.kind == kCols && block_signal(sync + kColsDone, j.nitems_cols)) block_signal(sync + kReady, 1);
     __syncthreads();
   }
 }
 
 // All phases of a batch in one cooperative launch (grid-wide syncs between phases).
-template <int kThr, int kMinBlocks>
+template <int kThr, int kMinBlocks, int kFam = kAllFam>
 __global__ void __launch_bounds__(kThr, kMinBlocks) redact_kernel(KernelArgs k, int first_phase, int end_phase) {
   extern __shared__ __align__(16) uint8_t smem[];
   __shared__ int s_item;
   for (int ph = first_phase; ph < end_phase; ++ph) {
-    run_phase<kAllKinds>(k, ph, smem, &s_item);
+    run_phase<kAllKinds, kFam>(k, ph, smem, &s_item);
     if (ph + 1 < end_phase) cg::this_grid().sync();
   }
 }
@@ -1002,6 +1030,7 @@ struct Redactor::Impl {
     const void* fn = nullptr;
     int threads = 0, bps = 0;  // threads per block, resident blocks per SM
   } var[4];
+  Variant fam_var[2];  // the default variant (256 threads, 2 blocks/SM) compiled for 1-/2-channel or 3-channel planes
   Variant phase_var[4];  // one launch per phase: [0] blur phases with row bands (dataflow: all blur kinds), [1] columns,
                          // [2] upsampling, [3] misc
   bool init_ok = false;
@@ -1036,6 +1065,18 @@ Redactor::Redactor() : impl_(new Impl) {
       e = cudaFuncSetAttribute(fns[v], cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxShared);
     if (e == cudaSuccess)
       e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&m.var[v].bps, fns[v], thr[v], kSmemBytes);
+  }
+  // (The same at 3 blocks/SM, 80 registers, spilled 350-380 bytes and measured NV12 54.9-58.6 vs 54.2-56.1 us, RGBA
+  // 62.4-65.5 vs 56.0-56.7 us on H100: not kept.)
+  const void* ffns[2] = {reinterpret_cast<const void*>(redact_kernel<256, 2, 3>),
+                         reinterpret_cast<const void*>(redact_kernel<256, 2, 4>)};
+  for (int v = 0; v < 2; ++v) {
+    Impl::Variant& fv = m.fam_var[v];
+    fv.fn = ffns[v];
+    fv.threads = 256;
+    if (e == cudaSuccess)
+      e = cudaFuncSetAttribute(ffns[v], cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxShared);
+    if (e == cudaSuccess) e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&fv.bps, ffns[v], 256, kSmemBytes);
   }
   const void* pfns[4] = {
       reinterpret_cast<const void*>(redact_phase_kernel<kRowsBlocks, (1 << kRows) | (1 << kCols) | (1 << kUpsample)>),
@@ -1151,8 +1192,22 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   const int occv = occ ? std::atoi(occ) : 2;
   int vi = occv == 4 ? 0 : (occv == 8 ? 2 : (occv == 1 ? 3 : 1));
   if (m.var[vi].bps <= 0) vi = 0;
-  const void* kfn = m.var[vi].fn;
-  const int bps = m.var[vi].bps, threads = m.var[vi].threads;
+  const Impl::Variant* kv = &m.var[vi];
+  // Channel counts of the batch's planes (bit nch - 1): the default variant has smaller twins for batches of only
+  // 1-/2-channel planes (NV12, I420, GRAY8, ...) or only 3-channel ones (RGBA, BGRx, RGB, ...).
+  // Tuning knob (benchmarks): FACEMASK_CUDA_FAMILY=0 always launches the kernel with every plane kind compiled in.
+  int fam = 0;
+  for (int i = 0; i < num_frames; ++i) {
+    const FormatInfo& fi = format_info(frames[i].format);
+    for (int p = 0; p < fi.num_planes; ++p) fam |= 1 << (fi.planes[p].num_channels - 1);
+  }
+  const char* fmk = std::getenv("FACEMASK_CUDA_FAMILY");
+  if (vi == 1 && !(fmk && std::strcmp(fmk, "0") == 0)) {
+    const int fv = (fam & ~3) == 0 ? 0 : (fam == 4 ? 1 : -1);
+    if (fv >= 0 && m.fam_var[fv].bps > 0) kv = &m.fam_var[fv];
+  }
+  const void* kfn = kv->fn;
+  const int bps = kv->bps, threads = kv->threads;
   // Tuning knob (benchmarks): FACEMASK_CUDA_SPLIT=1: one plain launch per phase with a kernel compiled for that
   // phase's item kinds only (own register cap and occupancy) instead of one cooperative launch.
   const char* spl = std::getenv("FACEMASK_CUDA_SPLIT");
@@ -1433,6 +1488,7 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   ka.counters = reinterpret_cast<int*>(sl.arena + off_counters);
   ka.job_sync = reinterpret_cast<int*>(sl.arena + off_done);
   ka.scratch = sl.scratch;
+  ka.static_first = 0;
   if (timing_) cudaEventRecord(m.t0, stream);
   int nphases = static_cast<int>(phases.size());
   // Profiling knob (benchmarks only; the output is then incomplete): FACEMASK_CUDA_PHASES=n runs only the first n
@@ -1457,6 +1513,9 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
     }
   } else if (m.coop_supported && bps > 0 && !force_multi_launch_) {
     const int grid = std::max(1, std::min(bps * m.num_sms, max_phase_items));
+    // Tuning knob (benchmarks): FACEMASK_CUDA_STATICFIRST=0 fetches every item through the counter.
+    const char* sf = std::getenv("FACEMASK_CUDA_STATICFIRST");
+    ka.static_first = (sf && std::strcmp(sf, "0") == 0) ? 0 : 1;
     int first = 0, end = nphases;
     void* args[] = {&ka, &first, &end};
     e = cudaLaunchCooperativeKernel(kfn, dim3(grid), dim3(threads), args, kSmemBytes, stream);
