@@ -1066,8 +1066,8 @@ Redactor::Redactor() : impl_(new Impl) {
     if (e == cudaSuccess)
       e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&m.var[v].bps, fns[v], thr[v], kSmemBytes);
   }
-  // (The same at 3 blocks/SM, 80 registers, spilled 350-380 bytes and measured NV12 54.9-58.6 vs 54.2-56.1 us, RGBA
-  // 62.4-65.5 vs 56.0-56.7 us on H100: not kept.)
+  // (The same at 3 blocks/SM, 80 registers, spilled 346-384 bytes; H100, alternated 3x: NV12 57.5-58.6 vs
+  // 54.2-56.1 us, RGBA 62.8-65.5 vs 56.0-56.7 us: not kept, docs/benchmarks.md round 5.)
   const void* ffns[2] = {reinterpret_cast<const void*>(redact_kernel<256, 2, 3>),
                          reinterpret_cast<const void*>(redact_kernel<256, 2, 4>)};
   for (int v = 0; v < 2; ++v) {
