@@ -46,7 +46,8 @@ struct LaunchStats {
   int regions = 0;        // regions given
   int regions_drawn = 0;  // non-empty plans
   int waves = 0;          // dependency waves (1 when no two regions of a frame overlap)
-  int launches = 0;       // kernel launches issued (1 with cooperative launch)
+  int launches = 0;       // kernel launches issued (1 with cooperative launch, plus tile launches)
+  int tile_launches = 0;  // of these, upsampling tile launches (one per blur wave when the tile kernel is used)
   bool cooperative = false;
   size_t upload_bytes = 0;   // descriptor + mask bytes copied host->device
   size_t scratch_bytes = 0;  // device scratch for the blur's intermediate
