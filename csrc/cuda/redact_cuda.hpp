@@ -18,6 +18,10 @@
 // rects overlap an earlier region of the same frame form a later "wave" (the core processes regions in order, a later
 // one sees the output of earlier ones); waves are further phases of the same launch. Devices without cooperative
 // launch fall back to one launch per phase. Descriptors and instance masks travel in one host->device copy per batch.
+// Tile launch (FACEMASK_CUDA_FLAT=1, see redact_cuda.cu kTilesDefault): stage C leaves the cooperative kernel and runs
+// as a launch of its own per wave (uptile_kernel: one block per tile of contiguous plane rows, threads spread over
+// the tile's sure-inside words and then over all its ramp pixels, its own register budget), queued behind the
+// cooperative launch with programmatic dependent launch on sm_90+ (its blocks wait per plane for the grid).
 #pragma once
 #include <cstddef>
 #include <cstdint>
