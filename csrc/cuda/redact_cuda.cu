@@ -31,8 +31,8 @@ constexpr int kFillPixelsPerItem = 4096;
 // columns of L1: 3 vertical box passes, written to scratch grid L), phase C kUpsample (every n-th plane-rect row:
 // bilinear sample of L, coverage, composite into the frame). Pixelate and fill: one phase per wave.
 enum ItemKind : int { kRows = 0, kCols = 1, kUpsample = 2, kPixelCell = 3, kFillRows = 4, kUpTile = 5 };
-// kUpTile: phase C as a launch of its own (default): one block per tile of contiguous plane-rect rows (it.a first
-// row, it.n rows), see run_uptile_t.
+// kUpTile: phase C as a launch of its own (FACEMASK_CUDA_FLAT=1): one block per tile of contiguous plane-rect rows
+// (it.a first row, it.n rows), see run_uptile_t.
 
 struct DevPlaneJob {
   uint8_t* base;       // this plane's data pointer of the frame (no dynamic indexing of frame descriptors)
@@ -736,8 +736,7 @@ __device__ void run_upsample_t(const KernelArgs& k, const DevPlaneJob& j, const 
   }
 }
 
-// ---- phase C, tile kernel (default): one block per tile of contiguous plane-rect rows, work flattened over the
-// block ------------------------------------------------------------------------------------------------------------
+// ---- phase C, tile kernel (FACEMASK_CUDA_FLAT=1): one block per tile of contiguous plane-rect rows ---------------
 // The same spans, V rows, upsampled values and coverage as run_upsample_t, but the block's threads are spread over
 // the tile's work as a whole instead of one warp per row: first over the sure-inside spans of all rows in units of
 // one aligned 32-bit word of pixels (4 one-byte or 2 two-byte pixels; one pixel for other layouts; a word wholly
@@ -1066,14 +1065,13 @@ __device__ __forceinline__ void allow_dependents() {
 }
 
 // All phases of a batch in one cooperative launch (grid-wide syncs between phases).
-// kKinds: item kinds compiled in.
-template <int kThr, int kMinBlocks, int kFam = kAllFam, int kKinds = kAllKinds>
+template <int kThr, int kMinBlocks, int kFam = kAllFam>
 __global__ void __launch_bounds__(kThr, kMinBlocks) redact_kernel(KernelArgs k, int first_phase, int end_phase) {
   extern __shared__ __align__(16) uint8_t smem[];
   __shared__ int s_item;
   allow_dependents();
   for (int ph = first_phase; ph < end_phase; ++ph) {
-    run_phase<kKinds, kFam>(k, ph, smem, &s_item);
+    run_phase<kAllKinds, kFam>(k, ph, smem, &s_item);
     if (ph + 1 < end_phase) cg::this_grid().sync();
   }
 }
@@ -1097,7 +1095,7 @@ __global__ void __launch_bounds__(256, kMinBlocks) uptile_kernel(KernelArgs k, i
   const int i = P.begin + static_cast<int>(blockIdx.x);
   if (i >= P.end) return;
   const DevItem it = k.items[i];
-  // The plane job in shared memory (read where used: a register copy of it spilled at this kernel's register cap).
+  // The plane job in shared memory, its fields read where used (not a register copy of all of them).
   __shared__ __align__(16) DevPlaneJob sj;
   {
     static_assert(sizeof(DevPlaneJob) % 4 == 0, "DevPlaneJob is copied as words");
@@ -1293,57 +1291,36 @@ Redactor::Redactor() : impl_(new Impl) {
   if (e == cudaSuccess) e = cudaDeviceGetAttribute(&m.num_sms, cudaDevAttrMultiProcessorCount, m.device);
   int coop = 0;
   if (e == cudaSuccess) e = cudaDeviceGetAttribute(&coop, cudaDevAttrCooperativeLaunch, m.device);
+  // A kernel variant: its function, threads per block and resident blocks per SM (with the full shared memory).
+  auto add_variant = [&](Impl::Variant& v, const void* fn, int threads) {
+    v.fn = fn;
+    v.threads = threads;
+    if (e == cudaSuccess)
+      e = cudaFuncSetAttribute(fn, cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxShared);
+    if (e == cudaSuccess) e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&v.bps, fn, threads, kSmemBytes);
+  };
   // Kernel variants (threads per block, register cap as blocks per SM): FACEMASK_CUDA_OCC selects one (benchmarks).
-  const void* fns[4] = {reinterpret_cast<const void*>(redact_kernel<128, 4>),
-                        reinterpret_cast<const void*>(redact_kernel<256, 2>),
-                        reinterpret_cast<const void*>(redact_kernel<128, 8>),
-                        reinterpret_cast<const void*>(redact_kernel<256, 1>)};
-  const int thr[4] = {128, 256, 128, 256};
-  for (int v = 0; v < 4; ++v) {
-    m.var[v].fn = fns[v];
-    m.var[v].threads = thr[v];
-    if (e == cudaSuccess)
-      e = cudaFuncSetAttribute(fns[v], cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxShared);
-    if (e == cudaSuccess)
-      e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&m.var[v].bps, fns[v], thr[v], kSmemBytes);
-  }
+  add_variant(m.var[0], reinterpret_cast<const void*>(redact_kernel<128, 4>), 128);
+  add_variant(m.var[1], reinterpret_cast<const void*>(redact_kernel<256, 2>), 256);
+  add_variant(m.var[2], reinterpret_cast<const void*>(redact_kernel<128, 8>), 128);
+  add_variant(m.var[3], reinterpret_cast<const void*>(redact_kernel<256, 1>), 256);
   // (The same at 3 blocks/SM, 80 registers, spilled 346-384 bytes; H100, alternated 3x: NV12 57.5-58.6 vs
   // 54.2-56.1 us, RGBA 62.8-65.5 vs 56.0-56.7 us: not kept, docs/benchmarks.md round 5.)
-  const void* ffns[2] = {reinterpret_cast<const void*>(redact_kernel<256, 2, 3>),
-                         reinterpret_cast<const void*>(redact_kernel<256, 2, 4>)};
-  for (int v = 0; v < 2; ++v) {
-    Impl::Variant& fv = m.fam_var[v];
-    fv.fn = ffns[v];
-    fv.threads = 256;
-    if (e == cudaSuccess)
-      e = cudaFuncSetAttribute(ffns[v], cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxShared);
-    if (e == cudaSuccess) e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&fv.bps, ffns[v], 256, kSmemBytes);
-  }
-  const void* pfns[4] = {
-      reinterpret_cast<const void*>(redact_phase_kernel<kRowsBlocks, (1 << kRows) | (1 << kCols) | (1 << kUpsample)>),
-      reinterpret_cast<const void*>(redact_phase_kernel<kColsBlocks, (1 << kCols)>),
-      reinterpret_cast<const void*>(redact_phase_kernel<kUpBlocks, (1 << kUpsample)>),
-      reinterpret_cast<const void*>(redact_phase_kernel<2, (1 << kPixelCell) | (1 << kFillRows)>)};
-  for (int v = 0; v < 4; ++v) {
-    m.phase_var[v].fn = pfns[v];
-    m.phase_var[v].threads = 256;
-    if (e == cudaSuccess)
-      e = cudaFuncSetAttribute(pfns[v], cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxShared);
-    if (e == cudaSuccess) e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&m.phase_var[v].bps, pfns[v], 256, kSmemBytes);
-  }
-  const void* tfns[6] = {reinterpret_cast<const void*>(uptile_kernel<3, 3, 2>),
-                         reinterpret_cast<const void*>(uptile_kernel<4, 3, 2>),
-                         reinterpret_cast<const void*>(uptile_kernel<kAllFam, 3, 2>),
-                         reinterpret_cast<const void*>(uptile_kernel<3, 4, 1>),
-                         reinterpret_cast<const void*>(uptile_kernel<4, 4, 1>),
-                         reinterpret_cast<const void*>(uptile_kernel<kAllFam, 4, 1>)};
-  for (int v = 0; v < 6; ++v) {
-    m.tile_var[v].fn = tfns[v];
-    m.tile_var[v].threads = 256;
-    if (e == cudaSuccess)
-      e = cudaFuncSetAttribute(tfns[v], cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxShared);
-    if (e == cudaSuccess) e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&m.tile_var[v].bps, tfns[v], 256, kSmemBytes);
-  }
+  add_variant(m.fam_var[0], reinterpret_cast<const void*>(redact_kernel<256, 2, 3>), 256);
+  add_variant(m.fam_var[1], reinterpret_cast<const void*>(redact_kernel<256, 2, 4>), 256);
+  add_variant(m.phase_var[0],
+              reinterpret_cast<const void*>(redact_phase_kernel<kRowsBlocks, (1 << kRows) | (1 << kCols) | (1 << kUpsample)>),
+              256);
+  add_variant(m.phase_var[1], reinterpret_cast<const void*>(redact_phase_kernel<kColsBlocks, (1 << kCols)>), 256);
+  add_variant(m.phase_var[2], reinterpret_cast<const void*>(redact_phase_kernel<kUpBlocks, (1 << kUpsample)>), 256);
+  add_variant(m.phase_var[3], reinterpret_cast<const void*>(redact_phase_kernel<2, (1 << kPixelCell) | (1 << kFillRows)>),
+              256);
+  add_variant(m.tile_var[0], reinterpret_cast<const void*>(uptile_kernel<3, 3, 2>), 256);
+  add_variant(m.tile_var[1], reinterpret_cast<const void*>(uptile_kernel<4, 3, 2>), 256);
+  add_variant(m.tile_var[2], reinterpret_cast<const void*>(uptile_kernel<kAllFam, 3, 2>), 256);
+  add_variant(m.tile_var[3], reinterpret_cast<const void*>(uptile_kernel<3, 4, 1>), 256);
+  add_variant(m.tile_var[4], reinterpret_cast<const void*>(uptile_kernel<4, 4, 1>), 256);
+  add_variant(m.tile_var[5], reinterpret_cast<const void*>(uptile_kernel<kAllFam, 4, 1>), 256);
   int ccmajor = 0;
   if (e == cudaSuccess) e = cudaDeviceGetAttribute(&ccmajor, cudaDevAttrComputeCapabilityMajor, m.device);
   m.pdl = ccmajor >= 9;
