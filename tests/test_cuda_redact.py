@@ -644,7 +644,7 @@ def test_upsampling_tiles_byte_identical(native, gpu, fmt, w, pad, monkeypatch):
     boxes = np.array([[3, 5, 70, 90], [120, 17, 250, 190], [262, 120, 331, 225], [90, 150, 127, 188],
                       [200, 3, 214, 20]], np.float32)
     planes = orc.random_planes(fmt, w, h, rng)
-    frame = planes_to_frame(planes, fmt, w, h, pad=pad) if fmt not in ("I420",) else planes_to_frame(planes, fmt, w, h)
+    frame = planes_to_frame(planes, fmt, w, h, pad=pad)
     knobs = ("FACEMASK_CUDA_TILEPX", "FACEMASK_CUDA_PDL", "FACEMASK_CUDA_BARRIER", "FACEMASK_CUDA_FLAT")
     for shape in ("oval", "box"):
         cpu = [p.copy() for p in planes]

@@ -1651,7 +1651,6 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
       case kRows: return static_cast<long long>(t.n * (static_cast<double>(jj.fy) * jj.w + cell_cost_of(jj) * jj.nx));
       case kCols: return static_cast<long long>(t.n) * jj.ny;
       case kUpsample: return static_cast<long long>((jj.h - t.a + t.n - 1) / t.n) * jj.w;
-      case kUpTile: return static_cast<long long>(t.n) * jj.w;
       default: return static_cast<long long>(t.n) * jj.w;
     }
   };
@@ -1757,8 +1756,8 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   // phases of the launch (0: the launch alone), so phase times can be read as differences.
   if (const char* pl = std::getenv("FACEMASK_CUDA_PHASES")) nphases = std::max(0, std::min(nphases, std::atoi(pl)));
 
-  // Tile phases (kUpTile) go to the tile kernel, one block per item; with prev_coop the launch may start early
-  // (programmatic dependent launch; its blocks wait per plane for the grid).
+  // Tile phases (kUpTile) go to the tile kernel, one block per item; after_coop: right behind a cooperative launch,
+  // so it may start early (programmatic dependent launch; its blocks wait per plane for the grid).
   const char* tok = std::getenv("FACEMASK_CUDA_TILEOCC");
   const Impl::Variant& tv = m.tile_var[((tok && std::strcmp(tok, "4") == 0) ? 3 : 0) +
                                        ((fmk && std::strcmp(fmk, "0") == 0) ? 2 : (fam == 4 ? 1 : ((fam & ~3) == 0 ? 0 : 2)))];
