@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
 #include <type_traits>
 #include <vector>
@@ -85,7 +86,40 @@ struct KernelArgs {
   // the atomic, later ones come from the counter offset by the grid size. Items are still handed out in queue
   // order to running blocks, so an item waits only for items running blocks hold (no deadlock).
   int static_first;
+  // Profiling (builds with -DFACEMASK_CUDA_TRACE=1 only, then FACEMASK_CUDA_TRACE=<csv path>; null otherwise): per
+  // item, 4 words written by its block's thread 0: (block << 32 | SM id), global-timer ns when the block asked for
+  // it, when its wait (if any) ended, and when it was done.
+  unsigned long long* trace;
 };
+
+// The trace code is compiled in only on request: even the few stamps change the register allocation of the
+// 128-register kernels (ptxas sm_90: 60-120 bytes of spills where the plain build has none).
+#ifndef FACEMASK_CUDA_TRACE
+#define FACEMASK_CUDA_TRACE 0
+#endif
+constexpr bool kTrace = FACEMASK_CUDA_TRACE != 0;
+
+__device__ __forceinline__ unsigned long long gtimer_ns() {
+  unsigned long long t;
+  asm volatile("mov.u64 %0, %globaltimer;" : "=l"(t));
+  return t;
+}
+__device__ __forceinline__ unsigned smid() {
+  unsigned v;
+  asm volatile("mov.u32 %0, %smid;" : "=r"(v));
+  return v;
+}
+// Trace stamps go to shared memory (the ask time, before the item index is known) and global memory at once, so the
+// instrumentation holds no registers across the item (it would change the kernels' register allocation).
+__device__ __forceinline__ void trace_stamp(const KernelArgs& k, int i, int w) {
+  k.trace[4LL * i + w] = gtimer_ns();
+}
+__device__ __forceinline__ void trace_done(const KernelArgs& k, int i, unsigned long long t_ask) {
+  unsigned long long* t = k.trace + 4LL * i;
+  t[0] = (static_cast<unsigned long long>(blockIdx.x) << 32) | smid();
+  t[1] = t_ask;
+  t[3] = gtimer_ns();
+}
 
 __host__ __device__ __forceinline__ int pad4(int n) { return (n + 3) & ~3; }
 
@@ -1035,7 +1069,9 @@ __device__ __forceinline__ void run_phase(const KernelArgs& k, int ph, uint8_t* 
   // holds an item that an idle block would have started, which undoes the largest-first balancing.)
   const int sf = k.static_first ? static_cast<int>(gridDim.x) : 0;
   int first = k.static_first;
+  __shared__ unsigned long long s_ask;  // (trace only)
   for (;;) {
+    if (kTrace && k.trace && threadIdx.x == 0) s_ask = gtimer_ns();
     if (threadIdx.x == 0) {
       *s_item = first ? P.begin + static_cast<int>(blockIdx.x) : P.begin + sf + atomicAdd(&k.counters[ph], 1);
       first = 0;
@@ -1049,9 +1085,11 @@ __device__ __forceinline__ void run_phase(const KernelArgs& k, int ph, uint8_t* 
     int* sync = k.job_sync + kSyncInts * it.job;
     if (it.kind == kCols) block_wait(sync + kRowsDone, j.nitems_rows);  // all row bands of the plane (L1) done
     if (it.kind == kUpsample) block_wait(sync + kReady, 1);              // the plane's final grid L done
+    if (kTrace && k.trace && threadIdx.x == 0) trace_stamp(k, i, 2);
     run_item<kKinds, kFam>(k, j, it, smem);
     if (it.kind == kCols && block_signal(sync + kColsDone, j.nitems_cols)) block_signal(sync + kReady, 1);
     __syncthreads();
+    if (kTrace && k.trace && threadIdx.x == 0) trace_done(k, i, s_ask);
   }
 }
 
@@ -1091,6 +1129,8 @@ __global__ void __launch_bounds__(256, kMinBlocks) redact_phase_kernel(KernelArg
 template <int kFam, int kMinBlocks, int kP>
 __global__ void __launch_bounds__(256, kMinBlocks) uptile_kernel(KernelArgs k, int ph) {
   extern __shared__ __align__(16) uint8_t smem[];
+  __shared__ unsigned long long s_ask;  // (trace only)
+  if (kTrace && k.trace && threadIdx.x == 0) s_ask = gtimer_ns();
   const Phase P = k.phases[ph];
   const int i = P.begin + static_cast<int>(blockIdx.x);
   if (i >= P.end) return;
@@ -1104,6 +1144,7 @@ __global__ void __launch_bounds__(256, kMinBlocks) uptile_kernel(KernelArgs k, i
       reinterpret_cast<unsigned*>(&sj)[e] = src[e];
   }
   block_wait(k.job_sync + kSyncInts * it.job + kReady, 1);  // (its barrier also publishes sj)
+  if (kTrace && k.trace && threadIdx.x == 0) trace_stamp(k, i, 2);
   const DevPlaneJob& j = sj;
   if (j.nch == 1) {
     if constexpr ((kFam & 1) != 0) run_uptile_t<1, 1, kP>(k, j, it, smem);
@@ -1118,9 +1159,42 @@ __global__ void __launch_bounds__(256, kMinBlocks) uptile_kernel(KernelArgs k, i
       else run_uptile_t<3, 0, kP>(k, j, it, smem);
     }
   }
+  if (kTrace && k.trace) {
+    __syncthreads();
+    if (threadIdx.x == 0) trace_done(k, i, s_ask);
+  }
 }
 
 size_t align16(size_t n) { return (n + 15) & ~static_cast<size_t>(15); }
+
+// FACEMASK_CUDA_TRACE (profiling only): waits for the stream, then writes one CSV line per work item: its queue
+// index, kind, plane job and rows, the job's rect / grid / channels, the block and SM that ran it, and its three
+// global-timer stamps in ns relative to the earliest stamp of the launch (asked, wait over, done; 0-based).
+void write_trace(const char* path, cudaStream_t stream, const unsigned long long* dtrace,
+                 const std::vector<DevItem>& items, const std::vector<DevPlaneJob>& jobs) {
+  std::vector<unsigned long long> t(items.size() * 4);
+  if (cudaStreamSynchronize(stream) != cudaSuccess ||
+      cudaMemcpy(t.data(), dtrace, t.size() * sizeof(t[0]), cudaMemcpyDeviceToHost) != cudaSuccess) {
+    cudaGetLastError();
+    return;
+  }
+  unsigned long long t0 = ~0ull;
+  for (size_t i = 0; i < items.size(); ++i)
+    if (t[4 * i + 1]) t0 = std::min(t0, t[4 * i + 1]);
+  FILE* f = std::fopen(path, "w");
+  if (!f) return;
+  std::fprintf(f, "item,kind,job,a,n,w,h,nx,ny,fx,fy,nch,block,sm,ask,go,done\n");
+  for (size_t i = 0; i < items.size(); ++i) {
+    const DevItem& it = items[i];
+    const DevPlaneJob& j = jobs[static_cast<size_t>(it.job)];
+    const unsigned long long* r = &t[4 * i];
+    auto rel = [&](unsigned long long v) { return v ? static_cast<long long>(v - t0) : -1LL; };
+    std::fprintf(f, "%zu,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%u,%u,%lld,%lld,%lld\n", i, it.kind, it.job, it.a, it.n, j.w,
+                 j.h, j.nx, j.ny, j.fx, j.fy, j.nch, static_cast<unsigned>(r[0] >> 32),
+                 static_cast<unsigned>(r[0] & 0xffffffffu), rel(r[1]), rel(r[2]), rel(r[3]));
+  }
+  std::fclose(f);
+}
 
 // Host side of cov_class(). For the core's feathered ellipse, with ux = q cos(t), vy = q sin(t) (q the normalised
 // radius), sd = (q2 - q) / g = (q - 1) / h with h = |(cos t / rx, sin t / ry)| in [1 / rmax, 1 / rmin], so
@@ -1277,9 +1351,12 @@ struct Redactor::Impl {
   Slot slots[2];
   int cur = 0;
   cudaEvent_t t0 = nullptr, t1 = nullptr;  // kernel timing (set_timing)
+  void* trace = nullptr;  // FACEMASK_CUDA_TRACE buffer
+  size_t trace_bytes = 0;
 
   ~Impl() {
     for (Slot& s : slots) s.release();
+    if (trace) cudaFree(trace);
     if (t0) cudaEventDestroy(t0);
     if (t1) cudaEventDestroy(t1);
   }
@@ -1750,6 +1827,21 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   ka.job_sync = reinterpret_cast<int*>(sl.arena + off_done);
   ka.scratch = sl.scratch;
   ka.static_first = 0;
+  ka.trace = nullptr;
+  const char* trace_path = kTrace ? std::getenv("FACEMASK_CUDA_TRACE") : nullptr;
+  if (trace_path && *trace_path) {
+    const size_t tb = items.size() * 4 * sizeof(unsigned long long);
+    if (m.trace_bytes < tb) {
+      if (m.trace) cudaFree(m.trace);
+      m.trace = nullptr;
+      m.trace_bytes = 0;
+      if (cudaMalloc(&m.trace, tb) == cudaSuccess) m.trace_bytes = tb;
+    }
+    if (m.trace) {
+      ka.trace = static_cast<unsigned long long*>(m.trace);
+      cudaMemsetAsync(m.trace, 0, tb, stream);
+    }
+  }
   if (timing_) cudaEventRecord(m.t0, stream);
   int nphases = static_cast<int>(phases.size());
   // Profiling knob (benchmarks only; the output is then incomplete): FACEMASK_CUDA_PHASES=n runs only the first n
@@ -1870,6 +1962,7 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
     if (cudaEventSynchronize(m.t1) == cudaSuccess && cudaEventElapsedTime(&ms, m.t0, m.t1) == cudaSuccess)
       st.kernel_us = ms * 1000.0;
   }
+  if (ka.trace) write_trace(trace_path, stream, ka.trace, items, jobs);
   if (stats) *stats = st;
   return true;
 }
