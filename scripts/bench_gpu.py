@@ -409,18 +409,6 @@ def main():
         variant("noword4", "4-byte pixels upsampled byte by byte", {"FACEMASK_CUDA_NOWORD4": "1"})
         variant("family0", "kernel with every plane kind compiled in", {"FACEMASK_CUDA_FAMILY": "0"})
         variant("staticfirst0", "first items through the counter too", {"FACEMASK_CUDA_STATICFIRST": "0"})
-        # upsampling in the cooperative kernel (FLAT=0) vs as tiles in a launch of its own (FLAT=1), and the tile
-        # launch's tuning knobs
-        variant("flat0", "upsampling items in the cooperative kernel (no tile launch)", {"FACEMASK_CUDA_FLAT": "0"})
-        t1 = {"FACEMASK_CUDA_FLAT": "1"}
-        variant("flat1", "upsampling as a tile launch", t1)
-        variant("flat1_pdl0", "tile launch without programmatic dependent launch", {**t1, "FACEMASK_CUDA_PDL": "0"})
-        variant("flat1_tileocc4", "tile kernel at 4 blocks/SM (64 registers), 1 ramp pixel per round",
-                {**t1, "FACEMASK_CUDA_TILEOCC": "4"})
-        for tpx in ("2048", "8192"):
-            variant(f"flat1_tilepx{tpx}", f"tiles of {tpx} pixels (default 4096)", {**t1, "FACEMASK_CUDA_TILEPX": tpx})
-        variant("flat1_coopbps1", "tile launch, 1 cooperative block per SM (tile blocks beside the decimation)",
-                {**t1, "FACEMASK_CUDA_COOPBPS": "1"})
         for nph in range(0, 4):  # profiling: only the first n phases (0: the launch alone; output incomplete);
             # with grid barriers, since with dataflow a wave's blur is one phase
             variant(f"phases{nph}", f"with grid barriers, first {nph} phases", check=False,

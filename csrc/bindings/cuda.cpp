@@ -252,7 +252,6 @@ cooperative: launch it with cudaLaunchCooperativeKernel (the kind of launch cuda
         out["regions_drawn"] = st.regions_drawn;
         out["waves"] = st.waves;
         out["launches"] = st.launches;
-        out["tile_launches"] = st.tile_launches;
         out["cooperative"] = st.cooperative;
         out["work_items"] = st.work_items;
         out["upload_bytes"] = st.upload_bytes;

@@ -23,17 +23,14 @@ namespace facemask {
 namespace cuda {
 namespace {
 
-constexpr int kSmemBytes = 48 * 1024 - 256;
-constexpr bool kTilesDefault = false;  // upsampling in a tile launch of its own (FACEMASK_CUDA_FLAT overrides)  // dynamic shared memory per block (+ static: under the 48 KB no-opt-in limit)
+constexpr int kSmemBytes = 48 * 1024 - 256;  // dynamic shared memory per block (+ static: under the 48 KB no-opt-in limit)
 constexpr int kFillPixelsPerItem = 4096;
 
 // Work item kinds. Blur, per dependency wave: phase A kRows (a band of grid rows: decimation of the plane rect's
 // pixels into shared memory, 3 horizontal box passes, written to scratch grid L1), phase B kCols (a band of grid
 // columns of L1: 3 vertical box passes, written to scratch grid L), phase C kUpsample (every n-th plane-rect row:
 // bilinear sample of L, coverage, composite into the frame). Pixelate and fill: one phase per wave.
-enum ItemKind : int { kRows = 0, kCols = 1, kUpsample = 2, kPixelCell = 3, kFillRows = 4, kUpTile = 5 };
-// kUpTile: phase C as a launch of its own (FACEMASK_CUDA_FLAT=1): one block per tile of contiguous plane-rect rows
-// (it.a first row, it.n rows), see run_uptile_t.
+enum ItemKind : int { kRows = 0, kCols = 1, kUpsample = 2, kPixelCell = 3, kFillRows = 4 };
 
 struct DevPlaneJob {
   uint8_t* base;       // this plane's data pointer of the frame (no dynamic indexing of frame descriptors)
@@ -88,11 +85,11 @@ struct KernelArgs {
   int static_first;
   // Profiling (builds with -DFACEMASK_CUDA_TRACE=1 only, then FACEMASK_CUDA_TRACE=<csv path>; null otherwise): per
   // item, 4 words written by its block's thread 0: (block << 32 | SM id), global-timer ns when the block asked for
-  // it, when its wait (if any) ended, and when it was done.
+  // it, when its waits (if any) ended, and when it was done (scripts/trace_gpu.py).
   unsigned long long* trace;
 };
 
-// The trace code is compiled in only on request: even the few stamps change the register allocation of the
+// The trace code is compiled in only on request: even these few stamps change the register allocation of the
 // 128-register kernels (ptxas sm_90: 60-120 bytes of spills where the plain build has none).
 #ifndef FACEMASK_CUDA_TRACE
 #define FACEMASK_CUDA_TRACE 0
@@ -109,11 +106,9 @@ __device__ __forceinline__ unsigned smid() {
   asm volatile("mov.u32 %0, %smid;" : "=r"(v));
   return v;
 }
-// Trace stamps go to shared memory (the ask time, before the item index is known) and global memory at once, so the
-// instrumentation holds no registers across the item (it would change the kernels' register allocation).
-__device__ __forceinline__ void trace_stamp(const KernelArgs& k, int i, int w) {
-  k.trace[4LL * i + w] = gtimer_ns();
-}
+// Stamps go to shared memory (the ask time, before the item index is known) or straight to global memory, so the
+// instrumentation holds no registers across an item.
+__device__ __forceinline__ void trace_go(const KernelArgs& k, int i) { k.trace[4LL * i + 2] = gtimer_ns(); }
 __device__ __forceinline__ void trace_done(const KernelArgs& k, int i, unsigned long long t_ask) {
   unsigned long long* t = k.trace + 4LL * i;
   t[0] = (static_cast<unsigned long long>(blockIdx.x) << 32) | smid();
@@ -590,78 +585,85 @@ struct PixIO {
   }
 };
 
-// V per row and grid column for R rows a, a + rs, a + 2 rs, ... of a plane rect (local rows): vrow[r * nx + j] =
-// L[i0][j] (2 fy - wy) + L[i1][j] wy, packed per channel in 16-bit fields (kU entries per thread, their loads in
-// flight together). Plain (L1-cached) loads: the grid was complete before the caller started (block_wait: acquire)
-// and no line of it can have been cached earlier in this launch (scratch grids are 128-byte aligned and only read
-// after they are ready).
-template <int NCH>
-struct UpTypes {
+template <int NCH, int PS>
+__device__ void run_upsample_t(const KernelArgs& k, const DevPlaneJob& j, const DevItem& it, uint8_t* smem) {
   using E = typename std::conditional<NCH == 1, uint8_t, typename std::conditional<NCH == 2, uint16_t, unsigned>::type>::type;
   using V = typename std::conditional<NCH == 1, uint16_t, typename std::conditional<NCH == 2, unsigned, uint2>::type>::type;
-};
-
-template <int NCH>
-__device__ __forceinline__ void fill_vrows(const KernelArgs& k, const DevPlaneJob& j, int a, int rs, int R,
-                                           typename UpTypes<NCH>::V* vrow) {
-  using E = typename UpTypes<NCH>::E;
-  const int nx = j.nx, ny1 = j.ny - 1;
-  const int fy = j.fy, ly1 = j.lfy + 1, spe = j.sp / static_cast<int>(sizeof(E));
-  const E* grid = reinterpret_cast<const E*>(k.scratch + j.s0);
-  const int stc = blockDim.x % nx, str = blockDim.x / nx;
-  int cj = threadIdx.x % nx, r = threadIdx.x / nx;
-  while (r < R) {
-    constexpr int kU = 4;
-    E la[kU], lb[kU];
-    int wy[kU], d[kU];
+  // Rows it.a, it.a + rs, it.a + 2 rs, ... (rs = it.n): every item of a region plane gets a like mix of ramp-heavy
+  // (top, bottom) and mostly-inside rows, so items cost about the same.
+  const int rs = it.n, R = (j.h - it.a + rs - 1) / rs, nx = j.nx, nx1 = j.nx - 1, ny1 = j.ny - 1;
+  RegionPlan* splan = reinterpret_cast<RegionPlan*>(smem);  // the plan, read by region_alpha() on ramp pixels
+  int* spans = reinterpret_cast<int*>(smem + kPlanBytes);
+  V* vrow = reinterpret_cast<V*>(smem + kPlanBytes + ((R * 16 + 15) & ~15));
+  {
+    const unsigned* src = reinterpret_cast<const unsigned*>(k.plans + j.plan);
+    for (int e = threadIdx.x; e < static_cast<int>(sizeof(RegionPlan) / 4); e += blockDim.x)
+      reinterpret_cast<unsigned*>(splan)[e] = src[e];
+  }
+  const RegionPlan& pl = *splan;
+  // Feathered ellipse (the benchmark's case): the core's ellipse_alpha_soft() on register copies of the ellipse, so
+  // its loop-invariant reciprocals are computed once per item (same arithmetic as region_alpha()).
+  const RegionPlan& gp = k.plans[j.plan];
+  const bool soft = gp.kind == 1 && !ellipse_empty(gp.ellipse) && gp.feather_px > 0.f && std::isfinite(gp.feather_px);
+  const Ellipse el = gp.ellipse;
+  const float eca = gp.ca, esa = gp.sa, efp = gp.feather_px;
+  for (int r = threadIdx.x; r < R; r += blockDim.x) row_spans(j, j.y0 + it.a + r * rs, spans + 4 * r);
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+  {
+    // V per row and grid column (kU entries per thread, their loads in flight together). Plain (L1-cached) loads:
+    // the grid was complete before this item started (block_wait: acquire) and no line of it can have been cached
+    // earlier in this launch (scratch grids are 128-byte aligned and only read after they are ready).
+    const int fy = j.fy, ly1 = j.lfy + 1, spe = j.sp / static_cast<int>(sizeof(E));
+    const E* grid = reinterpret_cast<const E*>(k.scratch + j.s0);
+    const int stc = blockDim.x % nx, str = blockDim.x / nx;
+    int cj = threadIdx.x % nx, r = threadIdx.x / nx;
+    while (r < R) {
+      constexpr int kU = 4;
+      E la[kU], lb[kU];
+      int wy[kU], d[kU];
 #pragma unroll
-    for (int q = 0; q < kU; ++q) {
-      d[q] = -1;
-      if (r < R) {
-        const int my = 2 * (a + r * rs) + 1 - fy, i0 = my >> ly1;  // floor division
-        wy[q] = my - (i0 << ly1);
-        const int ia = min(max(i0, 0), ny1), ib = min(max(i0 + 1, 0), ny1);
-        la[q] = grid[ia * spe + cj];
-        lb[q] = grid[ib * spe + cj];
-        d[q] = r * nx + cj;
+      for (int q = 0; q < kU; ++q) {
+        d[q] = -1;
+        if (r < R) {
+          const int my = 2 * (it.a + r * rs) + 1 - fy, i0 = my >> ly1;  // floor division
+          wy[q] = my - (i0 << ly1);
+          const int ia = min(max(i0, 0), ny1), ib = min(max(i0 + 1, 0), ny1);
+          la[q] = grid[ia * spe + cj];
+          lb[q] = grid[ib * spe + cj];
+          d[q] = r * nx + cj;
+        }
+        cj += stc;
+        r += str;
+        if (cj >= nx) {
+          cj -= nx;
+          ++r;
+        }
       }
-      cj += stc;
-      r += str;
-      if (cj >= nx) {
-        cj -= nx;
-        ++r;
-      }
-    }
 #pragma unroll
-    for (int q = 0; q < kU; ++q) {
-      if (d[q] < 0) continue;
-      const unsigned ay = 2u * fy - wy[q], by = wy[q];
-      const unsigned a = la[q], b = lb[q];
-      if (NCH == 1) {
-        reinterpret_cast<uint16_t*>(vrow)[d[q]] = static_cast<uint16_t>(a * ay + b * by);
-      } else if (NCH == 2) {
-        reinterpret_cast<unsigned*>(vrow)[d[q]] =
-            ((a & 0xffu) * ay + (b & 0xffu) * by) | ((((a >> 8) & 0xffu) * ay + ((b >> 8) & 0xffu) * by) << 16);
-      } else {
-        uint2 v;
-        v.x = ((a & 0xffu) * ay + (b & 0xffu) * by) | ((((a >> 8) & 0xffu) * ay + ((b >> 8) & 0xffu) * by) << 16);
-        v.y = ((a >> 16) & 0xffu) * ay + ((b >> 16) & 0xffu) * by;
-        reinterpret_cast<uint2*>(vrow)[d[q]] = v;
+      for (int q = 0; q < kU; ++q) {
+        if (d[q] < 0) continue;
+        const unsigned ay = 2u * fy - wy[q], by = wy[q];
+        const unsigned a = la[q], b = lb[q];
+        if (NCH == 1) {
+          reinterpret_cast<uint16_t*>(vrow)[d[q]] = static_cast<uint16_t>(a * ay + b * by);
+        } else if (NCH == 2) {
+          reinterpret_cast<unsigned*>(vrow)[d[q]] =
+              ((a & 0xffu) * ay + (b & 0xffu) * by) | ((((a >> 8) & 0xffu) * ay + ((b >> 8) & 0xffu) * by) << 16);
+        } else {
+          uint2 v;
+          v.x = ((a & 0xffu) * ay + (b & 0xffu) * by) | ((((a >> 8) & 0xffu) * ay + ((b >> 8) & 0xffu) * by) << 16);
+          v.y = ((a >> 16) & 0xffu) * ay + ((b >> 16) & 0xffu) * by;
+          reinterpret_cast<uint2*>(vrow)[d[q]] = v;
+        }
       }
     }
   }
-}
-
-// The horizontal half of the bilinear sum: upsampled value of local column x from a row of V, channels packed
-// c0 | c1 << 8 | c2 << 16.
-template <int NCH>
-struct UpSampler {
-  using V = typename UpTypes<NCH>::V;
-  int fx, lx1, nx1, shift;
-  unsigned rnd;
-  __device__ __forceinline__ explicit UpSampler(const DevPlaneJob& j)
-      : fx(j.fx), lx1(j.lfx + 1), nx1(j.nx - 1), shift(j.lfx + j.lfy + 2), rnd(2u * j.fx * j.fy) {}
-  __device__ __forceinline__ unsigned operator()(const V* vr, int x) const {
+  __syncthreads();
+  const int fx = j.fx, lx1 = j.lfx + 1, shift = j.lfx + j.lfy + 2;
+  const unsigned rnd = 2u * fx * j.fy;
+  const PixIO<NCH, PS> io(j);
+  // Upsampled value of local column x of row r, channels packed c0 | c1 << 8 | c2 << 16.
+  auto up = [&](const V* vr, int x) -> unsigned {
     const int mx = 2 * x + 1 - fx, j0 = mx >> lx1;
     const unsigned wx = static_cast<unsigned>(mx - (j0 << lx1)), ax = 2u * fx - wx;
     const V va = vr[min(max(j0, 0), nx1)], vb = vr[min(max(j0 + 1, 0), nx1)];
@@ -678,71 +680,7 @@ struct UpSampler {
              ((((a.x >> 16) * ax + (b.x >> 16) * wx + rnd) >> shift) << 8) |
              (((a.y * ax + b.y * wx + rnd) >> shift) << 16);
     }
-  }
-};
-
-// Coverage of a plane pixel: the core's region_alpha() (plan in shared memory); for the feathered ellipse (the
-// benchmark's case) the core's ellipse_alpha_soft() on register copies, so its loop-invariant reciprocals are
-// computed once per item (same arithmetic as region_alpha()).
-struct Coverage {
-  const RegionPlan* pl;
-  Ellipse el;
-  float eca, esa, efp;
-  bool soft;
-  __device__ __forceinline__ Coverage(const RegionPlan* splan, const RegionPlan& gp) : pl(splan) {
-    soft = gp.kind == 1 && !ellipse_empty(gp.ellipse) && gp.feather_px > 0.f && std::isfinite(gp.feather_px);
-    el = gp.ellipse;
-    eca = gp.ca;
-    esa = gp.sa;
-    efp = gp.feather_px;
-  }
-  __device__ __forceinline__ float operator()(float px, float py) const {
-    return soft ? ellipse_alpha_soft(el, eca, esa, px, py, efp) : region_alpha(*pl, px, py);
-  }
-};
-
-// Copy the job's plan into shared memory (read by region_alpha() on ramp pixels); the caller barriers.
-__device__ __forceinline__ void load_plan(const KernelArgs& k, const DevPlaneJob& j, RegionPlan* splan) {
-  const unsigned* src = reinterpret_cast<const unsigned*>(k.plans + j.plan);
-  for (int e = threadIdx.x; e < static_cast<int>(sizeof(RegionPlan) / 4); e += blockDim.x)
-    reinterpret_cast<unsigned*>(splan)[e] = src[e];
-}
-
-// A feather-ramp pixel x of a row (source `src` loaded by the caller): coverage, composite, store (skipped when
-// a8 == 0, as the core leaves the pixel untouched).
-template <int NCH, int PS>
-__device__ __forceinline__ void ramp_pixel(const PixIO<NCH, PS>& io, const UpSampler<NCH>& up, const Coverage& cov,
-                                           const DevPlaneJob& j, uint8_t* rowp, const typename UpTypes<NCH>::V* vr,
-                                           int x, float py, unsigned src) {
-  const float px = (j.x0 + x + 0.5f) * j.sx;
-  const float al = cov(px, py);
-  if (static_cast<int>(al * 255.f + 0.5f) == 0) return;
-  const unsigned v = up(vr, x);
-  unsigned o = composite_u8(static_cast<uint8_t>(io.chan(src, 0)), static_cast<uint8_t>(v), al);
-  if (NCH > 1) o |= static_cast<unsigned>(composite_u8(static_cast<uint8_t>(io.chan(src, 1)),
-                                                       static_cast<uint8_t>(v >> 8), al)) << 8;
-  if (NCH > 2) o |= static_cast<unsigned>(composite_u8(static_cast<uint8_t>(io.chan(src, 2)),
-                                                       static_cast<uint8_t>(v >> 16), al)) << 16;
-  io.store_over(io.at(rowp, x), src, o);
-}
-
-template <int NCH, int PS>
-__device__ void run_upsample_t(const KernelArgs& k, const DevPlaneJob& j, const DevItem& it, uint8_t* smem) {
-  using V = typename UpTypes<NCH>::V;
-  // Rows it.a, it.a + rs, it.a + 2 rs, ... (rs = it.n): every item of a region plane gets a like mix of ramp-heavy
-  // (top, bottom) and mostly-inside rows, so items cost about the same.
-  const int rs = it.n, R = (j.h - it.a + rs - 1) / rs, nx = j.nx;
-  RegionPlan* splan = reinterpret_cast<RegionPlan*>(smem);
-  int* spans = reinterpret_cast<int*>(smem + kPlanBytes);
-  V* vrow = reinterpret_cast<V*>(smem + kPlanBytes + ((R * 16 + 15) & ~15));
-  load_plan(k, j, splan);
-  const Coverage cov(splan, k.plans[j.plan]);
-  for (int r = threadIdx.x; r < R; r += blockDim.x) row_spans(j, j.y0 + it.a + r * rs, spans + 4 * r);
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
-  fill_vrows<NCH>(k, j, it.a, rs, R, vrow);
-  __syncthreads();
-  const UpSampler<NCH> up(j);
-  const PixIO<NCH, PS> io(j);
+  };
   for (int r = warp; r < R; r += nw) {
     const int lo_o = spans[4 * r], lo_i = spans[4 * r + 1], hi_i = spans[4 * r + 2], hi_o = spans[4 * r + 3];
     const V* vr = vrow + r * nx;
@@ -764,153 +702,23 @@ __device__ void run_upsample_t(const KernelArgs& k, const DevPlaneJob& j, const 
         if (xs[q] >= 0) src[q] = io.load(io.at(rowp, xs[q]));
       }
 #pragma unroll
-      for (int q = 0; q < kP; ++q)
-        if (xs[q] >= 0) ramp_pixel<NCH, PS>(io, up, cov, j, rowp, vr, xs[q], py, src[q]);
-    }
-  }
-}
-
-// ---- phase C, tile kernel (FACEMASK_CUDA_FLAT=1): one block per tile of contiguous plane-rect rows ---------------
-// The same spans, V rows, upsampled values and coverage as run_upsample_t, but the block's threads are spread over
-// the tile's work as a whole instead of one warp per row: first over the sure-inside spans of all rows in units of
-// one aligned 32-bit word of pixels (4 one-byte or 2 two-byte pixels; one pixel for other layouts; a word wholly
-// inside is written with one store), then over the feather-ramp pixels of all rows (so no lane idles on short rows
-// and the ramp's coverage runs on full warps). A row is found from a unit index by binary search over per-row
-// prefix sums in shared memory.
-template <int PS>
-struct TileUnit {
-  static constexpr int kPx = PS == 1 ? 4 : (PS == 2 ? 2 : 1);  // pixels per unit of the sure-inside span
-};
-
-// Largest r in [0, R) with pre[r] <= t (pre[0] = 0, non-decreasing): the row holding unit t.
-__device__ __forceinline__ int find_row(const int* pre, int R, int t) {
-  int lo = 0, hi = R;
-  while (hi - lo > 1) {
-    const int mid = (lo + hi) >> 1;
-    if (pre[mid] <= t) lo = mid;
-    else hi = mid;
-  }
-  return lo;
-}
-
-// In-place exclusive prefix sums of cnt[0 .. R) into pre[0 .. R] (pre may alias cnt shifted by one: pre[r + 1] holds
-// row r's count on entry); one warp.
-__device__ __forceinline__ void warp_prefix(int* pre, int R) {
-  const int lane = threadIdx.x & 31;
-  const int per = (R + 31) >> 5, b = min(R, lane * per), e = min(R, b + per);
-  int s = 0;
-  for (int r = b; r < e; ++r) s += pre[r + 1];
-  int incl = s;
-#pragma unroll
-  for (int o = 1; o < 32; o <<= 1) {
-    const int v = __shfl_up_sync(0xffffffffu, incl, o);
-    if (lane >= o) incl += v;
-  }
-  int run = incl - s;
-  __syncwarp();
-  for (int r = b; r < e; ++r) {
-    run += pre[r + 1];
-    pre[r + 1] = run;
-  }
-  if (lane == 0) pre[0] = 0;
-}
-
-template <int NCH, int PS, int kP>
-__device__ void run_uptile_t(const KernelArgs& k, const DevPlaneJob& j, const DevItem& it, uint8_t* smem) {
-  using V = typename UpTypes<NCH>::V;
-  constexpr int UPX = TileUnit<PS>::kPx;
-  const int R = it.n, a0 = it.a, nx = j.nx;
-  RegionPlan* splan = reinterpret_cast<RegionPlan*>(smem);
-  int* spans = reinterpret_cast<int*>(smem + kPlanBytes);  // 4 per row
-  int* pin = spans + 4 * R;                                 // R + 1 prefix sums: sure-inside units
-  int* pramp = pin + (R + 1);                               // R + 1 prefix sums: ramp pixels
-  int* pmis = pramp + (R + 1);                              // R: pixels before the span in its first unit
-  V* vrow = reinterpret_cast<V*>(smem + kPlanBytes + ((static_cast<int>(sizeof(int)) * (7 * R + 2) + 15) & ~15));
-  load_plan(k, j, splan);
-  const Coverage cov(splan, k.plans[j.plan]);
-  const long long x0b = static_cast<long long>(j.x0) * j.ps;
-  for (int r = threadIdx.x; r < R; r += blockDim.x) {
-    const int Y = j.y0 + a0 + r;
-    int* sp = spans + 4 * r;
-    row_spans(j, Y, sp);
-    int mis = 0;
-    if constexpr (UPX > 1) {
-      if (sp[2] > sp[1]) {
-        const uintptr_t addr = reinterpret_cast<uintptr_t>(j.base + static_cast<long long>(Y) * j.pstride + x0b) +
-                               static_cast<uintptr_t>(sp[1]) * PS;
-        mis = static_cast<int>((addr & 3u) / (PS > 0 ? PS : 1));
-      }
-    }
-    pmis[r] = mis;
-    pin[r + 1] = sp[2] > sp[1] ? (mis + sp[2] - sp[1] + UPX - 1) / UPX : 0;
-    pramp[r + 1] = (sp[1] - sp[0]) + (sp[3] - sp[2]);
-  }
-  fill_vrows<NCH>(k, j, a0, 1, R, vrow);
-  __syncthreads();
-  if (threadIdx.x < 32) warp_prefix(pin, R);
-  else if (threadIdx.x < 64) warp_prefix(pramp, R);
-  __syncthreads();
-  const UpSampler<NCH> up(j);
-  const PixIO<NCH, PS> io(j);
-  uint8_t* base0 = j.base + x0b;
-  const int nin = pin[R], nramp = pramp[R];
-  // Sure inside (out = red, the source is not read).
-  for (int u = threadIdx.x; u < nin; u += blockDim.x) {
-    const int r = find_row(pin, R, u);
-    const int lo_i = spans[4 * r + 1], hi_i = spans[4 * r + 2];
-    const int xs = lo_i - pmis[r] + (u - pin[r]) * UPX;
-    const V* vr = vrow + r * nx;
-    uint8_t* rowp = base0 + static_cast<long long>(j.y0 + a0 + r) * j.pstride;
-    if (UPX > 1 && xs >= lo_i && xs + UPX <= hi_i) {
-      unsigned w = 0u;
-#pragma unroll
-      for (int q = 0; q < UPX; ++q) {
-        const unsigned v = up(vr, xs + q);
-        w |= (PS == 2 ? io.place(v) : v) << (8 * PS * q);
-      }
-      *reinterpret_cast<unsigned*>(io.at(rowp, xs)) = w;  // an aligned word (pmis)
-    } else {
-#pragma unroll
-      for (int q = 0; q < UPX; ++q) {
-        const int x = xs + q;
-        if (x >= lo_i && x < hi_i) io.store(io.at(rowp, x), up(vr, x));
+      for (int q = 0; q < kP; ++q) {
+        if (xs[q] < 0) continue;
+        const float px = (j.x0 + xs[q] + 0.5f) * j.sx;
+        const float al = soft ? ellipse_alpha_soft(el, eca, esa, px, py, efp) : region_alpha(pl, px, py);
+        if (static_cast<int>(al * 255.f + 0.5f) == 0) continue;
+        const unsigned v = up(vr, xs[q]);
+        unsigned o = composite_u8(static_cast<uint8_t>(io.chan(src[q], 0)), static_cast<uint8_t>(v), al);
+        if (NCH > 1) o |= static_cast<unsigned>(composite_u8(static_cast<uint8_t>(io.chan(src[q], 1)),
+                                                             static_cast<uint8_t>(v >> 8), al)) << 8;
+        if (NCH > 2) o |= static_cast<unsigned>(composite_u8(static_cast<uint8_t>(io.chan(src[q], 2)),
+                                                             static_cast<uint8_t>(v >> 16), al)) << 16;
+        io.store_over(io.at(rowp, xs[q]), src[q], o);
       }
     }
   }
-  // Feather ramp: both sides of every row as one index range (kP pixels per thread per round, loads in flight
-  // together).
-  for (int t0 = threadIdx.x; t0 < nramp; t0 += kP * blockDim.x) {
-    int xs[kP], rr[kP];
-    unsigned src[kP];
-#pragma unroll
-    for (int q = 0; q < kP; ++q) {
-      const int t = t0 + q * blockDim.x;
-      xs[q] = -1;
-      rr[q] = 0;
-      src[q] = 0u;
-      if (t < nramp) {
-        const int r = find_row(pramp, R, t), kk = t - pramp[r];
-        const int lo_o = spans[4 * r], lo_i = spans[4 * r + 1], hi_i = spans[4 * r + 2];
-        const int nl = lo_i - lo_o;
-        xs[q] = kk < nl ? lo_o + kk : hi_i + (kk - nl);
-        rr[q] = r;
-        src[q] = io.load(io.at(base0 + static_cast<long long>(j.y0 + a0 + r) * j.pstride, xs[q]));
-      }
-    }
-#pragma unroll
-    for (int q = 0; q < kP; ++q) {
-      if (xs[q] < 0) continue;
-      const int Y = j.y0 + a0 + rr[q];
-      ramp_pixel<NCH, PS>(io, up, cov, j, base0 + static_cast<long long>(Y) * j.pstride, vrow + rr[q] * nx, xs[q],
-                          (Y + 0.5f) * j.sy, src[q]);
-    }
-  }
 }
 
-// Shared-memory bytes of a tile of R rows (host and device agree).
-__host__ __device__ __forceinline__ long long uptile_smem(int R, int nx, int vbytes) {
-  return kPlanBytes + ((4LL * (7 * R + 2) + 15) & ~15LL) + static_cast<long long>(R) * nx * vbytes;
-}
 __device__ void run_fill(const KernelArgs& k, const DevPlaneJob& j, const DevItem& it) {
   const RegionPlan pl = k.plans[j.plan];
   const int W = j.w;
@@ -1085,7 +893,7 @@ __device__ __forceinline__ void run_phase(const KernelArgs& k, int ph, uint8_t* 
     int* sync = k.job_sync + kSyncInts * it.job;
     if (it.kind == kCols) block_wait(sync + kRowsDone, j.nitems_rows);  // all row bands of the plane (L1) done
     if (it.kind == kUpsample) block_wait(sync + kReady, 1);              // the plane's final grid L done
-    if (kTrace && k.trace && threadIdx.x == 0) trace_stamp(k, i, 2);
+    if (kTrace && k.trace && threadIdx.x == 0) trace_go(k, i);
     run_item<kKinds, kFam>(k, j, it, smem);
     if (it.kind == kCols && block_signal(sync + kColsDone, j.nitems_cols)) block_signal(sync + kReady, 1);
     __syncthreads();
@@ -1093,21 +901,11 @@ __device__ __forceinline__ void run_phase(const KernelArgs& k, int ph, uint8_t* 
   }
 }
 
-// Programmatic dependent launch (sm_90+): a tile launch queued behind this kernel may start as soon as every block
-// of this one has started; its blocks then take SM resources as this kernel's blocks exit and wait per plane for the
-// grid (kReady), not for the whole launch. No effect without such a dependent launch or before sm_90.
-__device__ __forceinline__ void allow_dependents() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
-#endif
-}
-
 // All phases of a batch in one cooperative launch (grid-wide syncs between phases).
 template <int kThr, int kMinBlocks, int kFam = kAllFam>
 __global__ void __launch_bounds__(kThr, kMinBlocks) redact_kernel(KernelArgs k, int first_phase, int end_phase) {
   extern __shared__ __align__(16) uint8_t smem[];
   __shared__ int s_item;
-  allow_dependents();
   for (int ph = first_phase; ph < end_phase; ++ph) {
     run_phase<kAllKinds, kFam>(k, ph, smem, &s_item);
     if (ph + 1 < end_phase) cg::this_grid().sync();
@@ -1122,54 +920,11 @@ __global__ void __launch_bounds__(256, kMinBlocks) redact_phase_kernel(KernelArg
   run_phase<kKinds>(k, ph, smem, &s_item);
 }
 
-// Phase C as a launch of its own: block b runs tile item b of phase ph (kUpTile), after its plane's grid is ready.
-// 256 threads; registers capped for kMinBlocks blocks per SM (its own budget: this kernel holds no decimation code);
-// kP ramp pixels per thread per round. Default 3 blocks/SM (80 registers), kP = 2; FACEMASK_CUDA_TILEOCC=4: 4
-// blocks/SM (64 registers), kP = 1.
-template <int kFam, int kMinBlocks, int kP>
-__global__ void __launch_bounds__(256, kMinBlocks) uptile_kernel(KernelArgs k, int ph) {
-  extern __shared__ __align__(16) uint8_t smem[];
-  __shared__ unsigned long long s_ask;  // (trace only)
-  if (kTrace && k.trace && threadIdx.x == 0) s_ask = gtimer_ns();
-  const Phase P = k.phases[ph];
-  const int i = P.begin + static_cast<int>(blockIdx.x);
-  if (i >= P.end) return;
-  const DevItem it = k.items[i];
-  // The plane job in shared memory, its fields read where used (not a register copy of all of them).
-  __shared__ __align__(16) DevPlaneJob sj;
-  {
-    static_assert(sizeof(DevPlaneJob) % 4 == 0, "DevPlaneJob is copied as words");
-    const unsigned* src = reinterpret_cast<const unsigned*>(k.jobs + it.job);
-    for (int e = threadIdx.x; e < static_cast<int>(sizeof(DevPlaneJob) / 4); e += blockDim.x)
-      reinterpret_cast<unsigned*>(&sj)[e] = src[e];
-  }
-  block_wait(k.job_sync + kSyncInts * it.job + kReady, 1);  // (its barrier also publishes sj)
-  if (kTrace && k.trace && threadIdx.x == 0) trace_stamp(k, i, 2);
-  const DevPlaneJob& j = sj;
-  if (j.nch == 1) {
-    if constexpr ((kFam & 1) != 0) run_uptile_t<1, 1, kP>(k, j, it, smem);
-  } else if (j.nch == 2) {
-    if constexpr ((kFam & 2) != 0) {
-      if (j.wordpx) run_uptile_t<2, 2, kP>(k, j, it, smem);
-      else run_uptile_t<2, 0, kP>(k, j, it, smem);
-    }
-  } else {
-    if constexpr ((kFam & 4) != 0) {
-      if (j.up4) run_uptile_t<3, 4, kP>(k, j, it, smem);
-      else run_uptile_t<3, 0, kP>(k, j, it, smem);
-    }
-  }
-  if (kTrace && k.trace) {
-    __syncthreads();
-    if (threadIdx.x == 0) trace_done(k, i, s_ask);
-  }
-}
-
 size_t align16(size_t n) { return (n + 15) & ~static_cast<size_t>(15); }
 
-// FACEMASK_CUDA_TRACE (profiling only): waits for the stream, then writes one CSV line per work item: its queue
-// index, kind, plane job and rows, the job's rect / grid / channels, the block and SM that ran it, and its three
-// global-timer stamps in ns relative to the earliest stamp of the launch (asked, wait over, done; 0-based).
+// FACEMASK_CUDA_TRACE (profiling builds only): waits for the stream, then writes one CSV line per work item: its
+// queue index, kind, plane job and rows, the job's rect / grid / channels, the block and SM that ran it, and its three
+// global-timer stamps in ns relative to the earliest ask of the launch (asked, waits over, done; -1: not run).
 void write_trace(const char* path, cudaStream_t stream, const unsigned long long* dtrace,
                  const std::vector<DevItem>& items, const std::vector<DevPlaneJob>& jobs) {
   std::vector<unsigned long long> t(items.size() * 4);
@@ -1343,15 +1098,12 @@ struct Redactor::Impl {
   Variant fam_var[2];  // the default variant (256 threads, 2 blocks/SM) compiled for 1-/2-channel or 3-channel planes
   Variant phase_var[4];  // one launch per phase: [0] blur phases with row bands (dataflow: all blur kinds), [1] columns,
                          // [2] upsampling, [3] misc
-  Variant tile_var[6];   // phase C tile kernel: [0] 1-/2-channel planes, [1] 3-channel planes, [2] all; [3..5] the
-                         // same at 4 blocks/SM (FACEMASK_CUDA_TILEOCC=4)
-  bool pdl = false;      // programmatic dependent launch of the tile kernel (compute capability >= 9)
   bool init_ok = false;
   std::string init_error;
   Slot slots[2];
   int cur = 0;
   cudaEvent_t t0 = nullptr, t1 = nullptr;  // kernel timing (set_timing)
-  void* trace = nullptr;  // FACEMASK_CUDA_TRACE buffer
+  void* trace = nullptr;                    // FACEMASK_CUDA_TRACE buffer (profiling builds)
   size_t trace_bytes = 0;
 
   ~Impl() {
@@ -1368,39 +1120,44 @@ Redactor::Redactor() : impl_(new Impl) {
   if (e == cudaSuccess) e = cudaDeviceGetAttribute(&m.num_sms, cudaDevAttrMultiProcessorCount, m.device);
   int coop = 0;
   if (e == cudaSuccess) e = cudaDeviceGetAttribute(&coop, cudaDevAttrCooperativeLaunch, m.device);
-  // A kernel variant: its function, threads per block and resident blocks per SM (with the full shared memory).
-  auto add_variant = [&](Impl::Variant& v, const void* fn, int threads) {
-    v.fn = fn;
-    v.threads = threads;
-    if (e == cudaSuccess)
-      e = cudaFuncSetAttribute(fn, cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxShared);
-    if (e == cudaSuccess) e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&v.bps, fn, threads, kSmemBytes);
-  };
   // Kernel variants (threads per block, register cap as blocks per SM): FACEMASK_CUDA_OCC selects one (benchmarks).
-  add_variant(m.var[0], reinterpret_cast<const void*>(redact_kernel<128, 4>), 128);
-  add_variant(m.var[1], reinterpret_cast<const void*>(redact_kernel<256, 2>), 256);
-  add_variant(m.var[2], reinterpret_cast<const void*>(redact_kernel<128, 8>), 128);
-  add_variant(m.var[3], reinterpret_cast<const void*>(redact_kernel<256, 1>), 256);
+  const void* fns[4] = {reinterpret_cast<const void*>(redact_kernel<128, 4>),
+                        reinterpret_cast<const void*>(redact_kernel<256, 2>),
+                        reinterpret_cast<const void*>(redact_kernel<128, 8>),
+                        reinterpret_cast<const void*>(redact_kernel<256, 1>)};
+  const int thr[4] = {128, 256, 128, 256};
+  for (int v = 0; v < 4; ++v) {
+    m.var[v].fn = fns[v];
+    m.var[v].threads = thr[v];
+    if (e == cudaSuccess)
+      e = cudaFuncSetAttribute(fns[v], cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxShared);
+    if (e == cudaSuccess)
+      e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&m.var[v].bps, fns[v], thr[v], kSmemBytes);
+  }
   // (The same at 3 blocks/SM, 80 registers, spilled 346-384 bytes; H100, alternated 3x: NV12 57.5-58.6 vs
   // 54.2-56.1 us, RGBA 62.8-65.5 vs 56.0-56.7 us: not kept, docs/benchmarks.md round 5.)
-  add_variant(m.fam_var[0], reinterpret_cast<const void*>(redact_kernel<256, 2, 3>), 256);
-  add_variant(m.fam_var[1], reinterpret_cast<const void*>(redact_kernel<256, 2, 4>), 256);
-  add_variant(m.phase_var[0],
-              reinterpret_cast<const void*>(redact_phase_kernel<kRowsBlocks, (1 << kRows) | (1 << kCols) | (1 << kUpsample)>),
-              256);
-  add_variant(m.phase_var[1], reinterpret_cast<const void*>(redact_phase_kernel<kColsBlocks, (1 << kCols)>), 256);
-  add_variant(m.phase_var[2], reinterpret_cast<const void*>(redact_phase_kernel<kUpBlocks, (1 << kUpsample)>), 256);
-  add_variant(m.phase_var[3], reinterpret_cast<const void*>(redact_phase_kernel<2, (1 << kPixelCell) | (1 << kFillRows)>),
-              256);
-  add_variant(m.tile_var[0], reinterpret_cast<const void*>(uptile_kernel<3, 3, 2>), 256);
-  add_variant(m.tile_var[1], reinterpret_cast<const void*>(uptile_kernel<4, 3, 2>), 256);
-  add_variant(m.tile_var[2], reinterpret_cast<const void*>(uptile_kernel<kAllFam, 3, 2>), 256);
-  add_variant(m.tile_var[3], reinterpret_cast<const void*>(uptile_kernel<3, 4, 1>), 256);
-  add_variant(m.tile_var[4], reinterpret_cast<const void*>(uptile_kernel<4, 4, 1>), 256);
-  add_variant(m.tile_var[5], reinterpret_cast<const void*>(uptile_kernel<kAllFam, 4, 1>), 256);
-  int ccmajor = 0;
-  if (e == cudaSuccess) e = cudaDeviceGetAttribute(&ccmajor, cudaDevAttrComputeCapabilityMajor, m.device);
-  m.pdl = ccmajor >= 9;
+  const void* ffns[2] = {reinterpret_cast<const void*>(redact_kernel<256, 2, 3>),
+                         reinterpret_cast<const void*>(redact_kernel<256, 2, 4>)};
+  for (int v = 0; v < 2; ++v) {
+    Impl::Variant& fv = m.fam_var[v];
+    fv.fn = ffns[v];
+    fv.threads = 256;
+    if (e == cudaSuccess)
+      e = cudaFuncSetAttribute(ffns[v], cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxShared);
+    if (e == cudaSuccess) e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&fv.bps, ffns[v], 256, kSmemBytes);
+  }
+  const void* pfns[4] = {
+      reinterpret_cast<const void*>(redact_phase_kernel<kRowsBlocks, (1 << kRows) | (1 << kCols) | (1 << kUpsample)>),
+      reinterpret_cast<const void*>(redact_phase_kernel<kColsBlocks, (1 << kCols)>),
+      reinterpret_cast<const void*>(redact_phase_kernel<kUpBlocks, (1 << kUpsample)>),
+      reinterpret_cast<const void*>(redact_phase_kernel<2, (1 << kPixelCell) | (1 << kFillRows)>)};
+  for (int v = 0; v < 4; ++v) {
+    m.phase_var[v].fn = pfns[v];
+    m.phase_var[v].threads = 256;
+    if (e == cudaSuccess)
+      e = cudaFuncSetAttribute(pfns[v], cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxShared);
+    if (e == cudaSuccess) e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&m.phase_var[v].bps, pfns[v], 256, kSmemBytes);
+  }
   for (Slot& sl : m.slots)
     if (e == cudaSuccess) e = cudaEventCreateWithFlags(&sl.done, cudaEventDisableTiming);
   if (e == cudaSuccess) e = cudaEventCreate(&m.t0);
@@ -1534,19 +1291,6 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   // Tuning knob (benchmarks): FACEMASK_CUDA_NOWORD4=1 upsamples 4-byte RGB-type pixels byte by byte (PixIO<3, 0>).
   const char* nw4 = std::getenv("FACEMASK_CUDA_NOWORD4");
   const bool no_word4 = nw4 && std::strcmp(nw4, "1") == 0;
-
-  // Phase C (upsampling) as a launch of its own with the tile kernel instead of items of the cooperative kernel
-  // (kTilesDefault). Tuning knobs (benchmarks): FACEMASK_CUDA_FLAT=1 / 0 turns the tile launch on / off;
-  // FACEMASK_CUDA_TILEPX = pixels per tile (default 4096); FACEMASK_CUDA_PDL=0 queues the tile launch behind the
-  // cooperative one without programmatic dependent launch (it then starts when that one has finished).
-  const char* flk = std::getenv("FACEMASK_CUDA_FLAT");
-  bool flat = (flk ? std::strcmp(flk, "1") == 0 : kTilesDefault) && !split;
-  for (const Impl::Variant& tv : m.tile_var) flat = flat && tv.bps > 0;
-  double tile_px = 4096.0;
-  if (const char* tp = std::getenv("FACEMASK_CUDA_TILEPX")) tile_px = std::max(64.0, std::atof(tp));
-  const char* pdk = std::getenv("FACEMASK_CUDA_PDL");
-  const bool use_pdl = m.pdl && !(pdk && std::strcmp(pdk, "0") == 0);
-  long long tile_smem = 0;
 
   // ---- plane jobs ---------------------------------------------------------------------------------------------------
   std::vector<DevPlaneJob> jobs;
@@ -1685,21 +1429,6 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
       }
       // C: about px_per_item pixels per item; shared: the plan, 4 span ints per row and a row of V per row.
       const int vbytes = j.nch == 3 ? 8 : 2 * j.nch;
-      if (flat) {
-        // Tiles of about tile_px pixels of contiguous rows (shared: the plan, 7 ints and a row of V per row).
-        long long rows = std::max(1LL, std::min<long long>(j.h, std::llround(tile_px / j.w)));
-        rows = std::min(rows, std::max(1LL, (kSmemBytes - kPlanBytes - 16) / (28LL + static_cast<long long>(j.nx) * vbytes)));
-        while (rows > 1 && uptile_smem(static_cast<int>(rows), j.nx, vbytes) > kSmemBytes) --rows;
-        if (uptile_smem(static_cast<int>(rows), j.nx, vbytes) > kSmemBytes) {
-          *error = "region rect " + std::to_string(j.w) + "x" + std::to_string(j.h) +
-                   " is too wide for the CUDA kernel's shared memory";
-          return false;
-        }
-        const int R = static_cast<int>(rows);
-        for (int a = 0; a < j.h; a += R) phase_items[base + 2].push_back({id, kUpTile, a, std::min(R, j.h - a)});
-        tile_smem = std::max(tile_smem, uptile_smem(R, j.nx, vbytes));
-        continue;
-      }
       auto fits_up = [&](int n) {
         return kPlanBytes + ((n * 16 + 15) & ~15) + static_cast<long long>(n) * j.nx * vbytes <= kSmemBytes;
       };
@@ -1722,6 +1451,7 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   }
   std::vector<DevItem> items;
   std::vector<Phase> phases;
+  int max_phase_items = 0;
   auto cost = [&](const DevItem& t) -> long long {
     const DevPlaneJob& jj = jobs[static_cast<size_t>(t.job)];
     switch (t.kind) {
@@ -1756,9 +1486,8 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
       by_rank(B);
       by_rank(C);
       A.insert(A.end(), B.begin(), B.end());
-      B.clear();
-      if (flat) continue;  // tiles: a phase (launch) of their own, planes in the order their grids are likely ready
       A.insert(A.end(), C.begin(), C.end());
+      B.clear();
       C.clear();
     }
   }
@@ -1769,6 +1498,7 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
     items.insert(items.end(), v.begin(), v.end());
     ph.end = static_cast<int>(items.size());
     phases.push_back(ph);
+    max_phase_items = std::max(max_phase_items, ph.end - ph.begin);
   }
   st.work_items = static_cast<int>(items.size());
   if (phases.empty()) {
@@ -1848,42 +1578,6 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   // phases of the launch (0: the launch alone), so phase times can be read as differences.
   if (const char* pl = std::getenv("FACEMASK_CUDA_PHASES")) nphases = std::max(0, std::min(nphases, std::atoi(pl)));
 
-  // Tile phases (kUpTile) go to the tile kernel, one block per item; after_coop: right behind a cooperative launch,
-  // so it may start early (programmatic dependent launch; its blocks wait per plane for the grid).
-  const char* tok = std::getenv("FACEMASK_CUDA_TILEOCC");
-  const Impl::Variant& tv = m.tile_var[((tok && std::strcmp(tok, "4") == 0) ? 3 : 0) +
-                                       ((fmk && std::strcmp(fmk, "0") == 0) ? 2 : (fam == 4 ? 1 : ((fam & ~3) == 0 ? 0 : 2)))];
-  auto launch_tiles = [&](int ph, bool after_coop) -> bool {
-    int phv = ph;
-    void* args[] = {&ka, &phv};
-    cudaLaunchConfig_t cfg = {};
-    cfg.gridDim = dim3(static_cast<unsigned>(phases[ph].end - phases[ph].begin));
-    cfg.blockDim = dim3(static_cast<unsigned>(tv.threads));
-    cfg.dynamicSmemBytes = static_cast<size_t>(tile_smem);
-    cfg.stream = stream;
-    cudaLaunchAttribute attr[1];
-    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-    attr[0].val.programmaticStreamSerializationAllowed = 1;
-    cfg.attrs = attr;
-    cfg.numAttrs = after_coop && use_pdl ? 1 : 0;
-    e = cudaLaunchKernelExC(&cfg, tv.fn, args);
-    if (e != cudaSuccess && cfg.numAttrs) {  // a driver without PDL for this launch: plain stream order
-      cudaGetLastError();
-      cfg.numAttrs = 0;
-      e = cudaLaunchKernelExC(&cfg, tv.fn, args);
-    }
-    if (e != cudaSuccess) {
-      *error = cuda_msg("uptile_kernel launch", e);
-      cudaGetLastError();
-      sl.pending = cudaEventRecord(sl.done, stream) == cudaSuccess;
-      return false;
-    }
-    st.launches++;
-    st.tile_launches++;
-    return true;
-  };
-  auto is_tiles = [&](int ph) { return items[static_cast<size_t>(phases[ph].begin)].kind == kUpTile; };
-
   if (split) {
     for (int ph = 0; ph < nphases; ++ph) {
       const int kind = items[static_cast<size_t>(phases[ph].begin)].kind;
@@ -1901,42 +1595,23 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
       st.launches++;
     }
   } else if (m.coop_supported && bps > 0 && !force_multi_launch_) {
+    const int grid = std::max(1, std::min(bps * m.num_sms, max_phase_items));
     // Tuning knob (benchmarks): FACEMASK_CUDA_STATICFIRST=0 fetches every item through the counter.
     const char* sf = std::getenv("FACEMASK_CUDA_STATICFIRST");
     ka.static_first = (sf && std::strcmp(sf, "0") == 0) ? 0 : 1;
-    // Tuning knob (benchmarks): FACEMASK_CUDA_COOPBPS = cooperative blocks per SM, at most the variant's (fewer leave
-    // room on every SM for tile blocks, which then run beside the decimation as planes become ready).
-    int coop_bps = bps;
-    if (const char* cb = std::getenv("FACEMASK_CUDA_COOPBPS")) coop_bps = std::max(1, std::min(bps, std::atoi(cb)));
-    // Runs of phases without tiles: one cooperative launch each (grid-wide syncs between its phases).
-    for (int ph = 0; ph < nphases;) {
-      if (is_tiles(ph)) {
-        if (!launch_tiles(ph, ph > 0 && !is_tiles(ph - 1))) return false;
-        ++ph;
-        continue;
-      }
-      int end = ph, most = 1;
-      for (; end < nphases && !is_tiles(end); ++end) most = std::max(most, phases[end].end - phases[end].begin);
-      const int grid = std::max(1, std::min(coop_bps * m.num_sms, most));
-      int first = ph;
-      void* args[] = {&ka, &first, &end};
-      e = cudaLaunchCooperativeKernel(kfn, dim3(grid), dim3(threads), args, kSmemBytes, stream);
-      if (e != cudaSuccess) {
-        *error = cuda_msg("cudaLaunchCooperativeKernel", e);
-        cudaGetLastError();
-        sl.pending = cudaEventRecord(sl.done, stream) == cudaSuccess;
-        return false;
-      }
-      st.launches++;
-      st.cooperative = true;
-      ph = end;
+    int first = 0, end = nphases;
+    void* args[] = {&ka, &first, &end};
+    e = cudaLaunchCooperativeKernel(kfn, dim3(grid), dim3(threads), args, kSmemBytes, stream);
+    if (e != cudaSuccess) {
+      *error = cuda_msg("cudaLaunchCooperativeKernel", e);
+      cudaGetLastError();
+      sl.pending = cudaEventRecord(sl.done, stream) == cudaSuccess;
+      return false;
     }
+    st.launches = 1;
+    st.cooperative = true;
   } else {
     for (int ph = 0; ph < nphases; ++ph) {
-      if (is_tiles(ph)) {
-        if (!launch_tiles(ph, false)) return false;
-        continue;
-      }
       const int n = phases[ph].end - phases[ph].begin;
       int first = ph, end = ph + 1;
       void* args[] = {&ka, &first, &end};

@@ -18,10 +18,6 @@
 // rects overlap an earlier region of the same frame form a later "wave" (the core processes regions in order, a later
 // one sees the output of earlier ones); waves are further phases of the same launch. Devices without cooperative
 // launch fall back to one launch per phase. Descriptors and instance masks travel in one host->device copy per batch.
-// Tile launch (FACEMASK_CUDA_FLAT=1, see redact_cuda.cu kTilesDefault): stage C leaves the cooperative kernel and runs
-// as a launch of its own per wave (uptile_kernel: one block per tile of contiguous plane rows, threads spread over
-// the tile's sure-inside words and then over all its ramp pixels, its own register budget), queued behind the
-// cooperative launch with programmatic dependent launch on sm_90+ (its blocks wait per plane for the grid).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -50,8 +46,7 @@ struct LaunchStats {
   int regions = 0;        // regions given
   int regions_drawn = 0;  // non-empty plans
   int waves = 0;          // dependency waves (1 when no two regions of a frame overlap)
-  int launches = 0;       // kernel launches issued (1 with cooperative launch, plus tile launches)
-  int tile_launches = 0;  // of these, upsampling tile launches (one per blur wave when the tile kernel is used)
+  int launches = 0;       // kernel launches issued (1 with cooperative launch)
   bool cooperative = false;
   size_t upload_bytes = 0;   // descriptor + mask bytes copied host->device
   size_t scratch_bytes = 0;  // device scratch for the blur's intermediate
