@@ -11,10 +11,13 @@ kernels, so they are compiled out otherwise):
 
 Each CSV line is one work item of the launch: kind (0 decimation + horizontal passes per band of grid rows, 1 vertical
 passes per band of grid columns, 2 upsampling + composite per set of rows), its plane job's rect (w x h), grid (nx x
-ny), decimation factors and channels, the block and SM that ran it, and three global-timer stamps in ns from the
-launch's first one: when the block asked for the item, when its waits (for the plane's grid) ended, and when it was
-done. `summary` prints per kind the busy time (done - go) and its fit against the item's pixels, the fused vertical
-passes (the item that completes a plane runs them), busy blocks over time, and the items that finish last.
+ny), decimation factors and channels, the block and SM that ran it, and global-timer stamps in ns from the launch's
+first one: when the block asked for the item, when its waits (for the plane's grid) ended, when it was done, and
+steps inside the item (s4-s7, -1 where not reached): decimation bands s4 decimation done, s5 horizontal passes done,
+s6 band copied out and counted, s7 the plane's fused vertical passes done (only the band that completes the plane);
+upsampling items s4 plan, spans and V rows ready, s5 warp 0's rows done. `summary` prints per kind the busy time
+(done - go) and its fit against the item's pixels, the median time of each step, the fused vertical passes (the item
+that completes a plane runs them), busy blocks over time, and the items that finish last.
 """
 import argparse
 import csv
@@ -25,6 +28,10 @@ import sys
 import numpy as np
 
 KINDS = {0: "rows", 1: "cols", 2: "up", 3: "cell", 4: "fill"}
+# Steps inside an item (kind: [(label, from, to)]); "go" / "done" are the item's own stamps.
+STEPS = {0: [("decimate", "go", "s4"), ("horizontal passes", "s4", "s5"), ("copy out + count", "s5", "s6"),
+             ("fused vertical passes", "s6", "s7"), ("to done", "s7|s6", "done")],
+         2: [("plan + spans + V rows", "go", "s4"), ("warp 0's rows", "s4", "s5"), ("other warps after warp 0", "s5", "done")]}
 CONFIGS = {"default": {}, "barrier": {"FACEMASK_CUDA_BARRIER": "1"}, "nofuse": {"FACEMASK_CUDA_NOFUSE": "1"},
            "items2": {"FACEMASK_CUDA_ITEMS": "2"}, "items05": {"FACEMASK_CUDA_ITEMS": "0.5"}}
 
@@ -111,6 +118,14 @@ def summary(args):
                 r2 = 1 - ((busy - pred) ** 2).sum() / max(((busy - busy.mean()) ** 2).sum(), 1e-12)
                 line += f"; fit {c[1]:.1f} us + {c[0] * 1e3:.2f} us per 1000 px (R^2 {r2:.2f})"
             print(line)
+            for label, a, b in STEPS.get(kind, []) if "s4" in v[0] else []:
+                d = []
+                for r in v:
+                    ta = next((r[x] for x in a.split("|") if r[x] >= 0), -1)
+                    if ta >= 0 and r[b] >= 0:
+                        d.append((r[b] - ta) / 1e3)
+                if d:
+                    print(f"        step {label}: n={len(d)} median {np.median(d):.2f} p90 {np.percentile(d, 90):.2f} us")
             if kind == 0 and last:
                 fin = np.array([last[r["job"]] is r for r in v])
                 if fin.any() and (~fin).any():

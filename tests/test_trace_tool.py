@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "trace_gpu.py"
-FIELDS = "item,kind,job,a,n,w,h,nx,ny,fx,fy,nch,block,sm,ask,go,done".split(",")
+FIELDS = "item,kind,job,a,n,w,h,nx,ny,fx,fy,nch,block,sm,ask,go,done,s4,s5,s6,s7".split(",")
 
 
 def test_trace_summary_fits_and_plane_completion(tmp_path):
@@ -18,12 +18,14 @@ def test_trace_summary_fits_and_plane_completion(tmp_path):
         for a, n in ((0, 4), (4, 8), (12, 2)):
             px = n * 4 * w
             busy = 5000 + 2 * px
+            go = t + 100  # steps: decimation 1 us, horizontal passes 2 us, copy out 0.5 us, fused vertical 0.5 us
             rows.append(dict(item=len(rows), kind=0, job=job, a=a, n=n, w=w, h=64, nx=w // 4, ny=16, fx=4, fy=4, nch=1,
-                             block=len(rows), sm=len(rows) // 2, ask=t, go=t + 100, done=t + 100 + busy))
+                             block=len(rows), sm=len(rows) // 2, ask=t, go=go, done=go + busy, s4=go + 1000,
+                             s5=go + 3000, s6=go + 3500, s7=go + 4000 if a == 4 else -1))
             t += 50
     # One upsampling item that waited 3 us for its plane and never finished (done -1: left out).
     rows.append(dict(item=len(rows), kind=2, job=0, a=0, n=1, w=100, h=64, nx=25, ny=16, fx=4, fy=4, nch=1, block=0,
-                     sm=0, ask=100, go=3100, done=-1))
+                     sm=0, ask=100, go=3100, done=-1, s4=-1, s5=-1, s6=-1, s7=-1))
     path = tmp_path / "t.csv"
     with open(path, "w", newline="") as f:
         wr = csv.DictWriter(f, FIELDS)
@@ -40,6 +42,9 @@ def test_trace_summary_fits_and_plane_completion(tmp_path):
     med_fin = (last_end[0] - 150 + last_end[1] - 300) / 2 / 1e3
     assert f"busy median {med_fin:.1f} us" in out
     assert out.count("    last: rows") == 2
+    for step, n, med in (("decimate", 6, 1.0), ("horizontal passes", 6, 2.0), ("copy out + count", 6, 0.5),
+                         ("fused vertical passes", 2, 0.5)):
+        assert f"step {step}: n={n} median {med:.2f}" in out, step
     bad = subprocess.run([sys.executable, str(SCRIPT), "summary", str(tmp_path / "missing.csv")], capture_output=True,
                          text=True)
     assert bad.returncode != 0 and "missing.csv" in bad.stderr

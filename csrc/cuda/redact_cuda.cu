@@ -84,17 +84,20 @@ struct KernelArgs {
   // order to running blocks, so an item waits only for items running blocks hold (no deadlock).
   int static_first;
   // Profiling (builds with -DFACEMASK_CUDA_TRACE=1 only, then FACEMASK_CUDA_TRACE=<csv path>; null otherwise): per
-  // item, 4 words written by its block's thread 0: (block << 32 | SM id), global-timer ns when the block asked for
-  // it, when its waits (if any) ended, and when it was done (scripts/trace_gpu.py).
+  // item, kTraceWords words written by its block's thread 0: (block << 32 | SM id), global-timer ns when the block
+  // asked for it, when its waits (if any) ended, when it was done, then up to 4 steps inside the item (trace_step;
+  // 0 where not reached). scripts/trace_gpu.py runs and summarises it.
   unsigned long long* trace;
 };
 
 // The trace code is compiled in only on request: even these few stamps change the register allocation of the
-// 128-register kernels (ptxas sm_90: 60-120 bytes of spills where the plain build has none).
+// 128-register kernels (ptxas sm_90: 68-140 bytes of spills in the plane-kind twins where the plain build has none).
 #ifndef FACEMASK_CUDA_TRACE
 #define FACEMASK_CUDA_TRACE 0
 #endif
 constexpr bool kTrace = FACEMASK_CUDA_TRACE != 0;
+constexpr int kTraceWords = 8;
+__shared__ int s_trace_item;  // (trace only) the block's current item, for trace_step()
 
 __device__ __forceinline__ unsigned long long gtimer_ns() {
   unsigned long long t;
@@ -108,9 +111,17 @@ __device__ __forceinline__ unsigned smid() {
 }
 // Stamps go to shared memory (the ask time, before the item index is known) or straight to global memory, so the
 // instrumentation holds no registers across an item.
-__device__ __forceinline__ void trace_go(const KernelArgs& k, int i) { k.trace[4LL * i + 2] = gtimer_ns(); }
+__device__ __forceinline__ void trace_go(const KernelArgs& k, int i) {
+  s_trace_item = i;
+  k.trace[kTraceWords * static_cast<long long>(i) + 2] = gtimer_ns();
+}
+// Step w (4 .. 7) of the current item, as thread 0 reaches it (after a block barrier where the step ends with one).
+__device__ __forceinline__ void trace_step(const KernelArgs& k, int w) {
+  if (kTrace && k.trace && threadIdx.x == 0)
+    k.trace[kTraceWords * static_cast<long long>(s_trace_item) + w] = gtimer_ns();
+}
 __device__ __forceinline__ void trace_done(const KernelArgs& k, int i, unsigned long long t_ask) {
-  unsigned long long* t = k.trace + 4LL * i;
+  unsigned long long* t = k.trace + kTraceWords * static_cast<long long>(i);
   t[0] = (static_cast<unsigned long long>(blockIdx.x) << 32) | smid();
   t[1] = t_ask;
   t[3] = gtimer_ns();
@@ -451,17 +462,22 @@ __device__ void run_rows_t(const KernelArgs& k, const DevPlaneJob& j, const DevI
     }
   }
   __syncthreads();
+  trace_step(k, 4);  // (profiling builds) decimation done
   box3_block(A, B, nx, Lp, j.rx, j.mx);
+  trace_step(k, 5);  // horizontal passes done
   E* G1 = reinterpret_cast<E*>(k.scratch + j.s1) + static_cast<long long>(it.a) * (j.sp / CS);
   copy2d<E>(G1, j.sp / CS, 1, reinterpret_cast<const E*>(B), 1, Lpe, R, nx);
   // Count the band (release). Fused: the block that finishes a plane's last row band runs its vertical passes at
   // once (whole grid in shared memory; acquire: fence, L2-only loads) and marks the grid ready.
   int* sync = k.job_sync + kSyncInts * it.job;
-  if (block_signal(sync + kRowsDone, j.nitems_rows) && j.fuse) {
+  const bool last_band = block_signal(sync + kRowsDone, j.nitems_rows);
+  trace_step(k, 6);  // band copied out and counted
+  if (last_band && j.fuse) {
     __threadfence();
     const DevItem all{it.job, kCols, 0, nx};
     run_cols_t<E, true>(k, j, all, smem);
     block_signal(sync + kReady, 1);
+    trace_step(k, 7);  // the plane's vertical passes done
   }
 }
 
@@ -659,6 +675,7 @@ __device__ void run_upsample_t(const KernelArgs& k, const DevPlaneJob& j, const 
     }
   }
   __syncthreads();
+  trace_step(k, 4);  // (profiling builds) plan, spans and V rows ready
   const int fx = j.fx, lx1 = j.lfx + 1, shift = j.lfx + j.lfy + 2;
   const unsigned rnd = 2u * fx * j.fy;
   const PixIO<NCH, PS> io(j);
@@ -717,6 +734,7 @@ __device__ void run_upsample_t(const KernelArgs& k, const DevPlaneJob& j, const 
       }
     }
   }
+  trace_step(k, 5);  // warp 0's rows done (the block's others: the item's done stamp)
 }
 
 __device__ void run_fill(const KernelArgs& k, const DevPlaneJob& j, const DevItem& it) {
@@ -923,11 +941,12 @@ __global__ void __launch_bounds__(256, kMinBlocks) redact_phase_kernel(KernelArg
 size_t align16(size_t n) { return (n + 15) & ~static_cast<size_t>(15); }
 
 // FACEMASK_CUDA_TRACE (profiling builds only): waits for the stream, then writes one CSV line per work item: its
-// queue index, kind, plane job and rows, the job's rect / grid / channels, the block and SM that ran it, and its three
-// global-timer stamps in ns relative to the earliest ask of the launch (asked, waits over, done; -1: not run).
+// queue index, kind, plane job and rows, the job's rect / grid / channels, the block and SM that ran it, and its
+// global-timer stamps in ns relative to the earliest ask of the launch (asked, waits over, done, steps s4-s7 of
+// trace_step; -1: not reached).
 void write_trace(const char* path, cudaStream_t stream, const unsigned long long* dtrace,
                  const std::vector<DevItem>& items, const std::vector<DevPlaneJob>& jobs) {
-  std::vector<unsigned long long> t(items.size() * 4);
+  std::vector<unsigned long long> t(items.size() * kTraceWords);
   if (cudaStreamSynchronize(stream) != cudaSuccess ||
       cudaMemcpy(t.data(), dtrace, t.size() * sizeof(t[0]), cudaMemcpyDeviceToHost) != cudaSuccess) {
     cudaGetLastError();
@@ -935,18 +954,19 @@ void write_trace(const char* path, cudaStream_t stream, const unsigned long long
   }
   unsigned long long t0 = ~0ull;
   for (size_t i = 0; i < items.size(); ++i)
-    if (t[4 * i + 1]) t0 = std::min(t0, t[4 * i + 1]);
+    if (t[kTraceWords * i + 1]) t0 = std::min(t0, t[kTraceWords * i + 1]);
   FILE* f = std::fopen(path, "w");
   if (!f) return;
-  std::fprintf(f, "item,kind,job,a,n,w,h,nx,ny,fx,fy,nch,block,sm,ask,go,done\n");
+  std::fprintf(f, "item,kind,job,a,n,w,h,nx,ny,fx,fy,nch,block,sm,ask,go,done,s4,s5,s6,s7\n");
   for (size_t i = 0; i < items.size(); ++i) {
     const DevItem& it = items[i];
     const DevPlaneJob& j = jobs[static_cast<size_t>(it.job)];
-    const unsigned long long* r = &t[4 * i];
+    const unsigned long long* r = &t[kTraceWords * i];
     auto rel = [&](unsigned long long v) { return v ? static_cast<long long>(v - t0) : -1LL; };
-    std::fprintf(f, "%zu,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%u,%u,%lld,%lld,%lld\n", i, it.kind, it.job, it.a, it.n, j.w,
-                 j.h, j.nx, j.ny, j.fx, j.fy, j.nch, static_cast<unsigned>(r[0] >> 32),
-                 static_cast<unsigned>(r[0] & 0xffffffffu), rel(r[1]), rel(r[2]), rel(r[3]));
+    std::fprintf(f, "%zu,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%u,%u,%lld,%lld,%lld,%lld,%lld,%lld,%lld\n", i, it.kind, it.job,
+                 it.a, it.n, j.w, j.h, j.nx, j.ny, j.fx, j.fy, j.nch, static_cast<unsigned>(r[0] >> 32),
+                 static_cast<unsigned>(r[0] & 0xffffffffu), rel(r[1]), rel(r[2]), rel(r[3]), rel(r[4]), rel(r[5]),
+                 rel(r[6]), rel(r[7]));
   }
   std::fclose(f);
 }
@@ -1560,7 +1580,7 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   ka.trace = nullptr;
   const char* trace_path = kTrace ? std::getenv("FACEMASK_CUDA_TRACE") : nullptr;
   if (trace_path && *trace_path) {
-    const size_t tb = items.size() * 4 * sizeof(unsigned long long);
+    const size_t tb = items.size() * kTraceWords * sizeof(unsigned long long);
     if (m.trace_bytes < tb) {
       if (m.trace) cudaFree(m.trace);
       m.trace = nullptr;
