@@ -67,9 +67,9 @@ def run(args):
                 traced.append(native.cuda_redact(frames, fmt, regions, stream=stream, timing=True)["kernel_us"])
                 os.environ.pop("FACEMASK_CUDA_TRACE")
                 if not os.path.exists(path):
-                    sys.exit(f"no trace written to {path}: either {args.out} is not writable or this build has no "
-                             "trace code (rebuild with -Ccmake.define.CMAKE_CUDA_FLAGS=-DFACEMASK_CUDA_TRACE=1, "
-                             "see --help)")
+                    sys.exit(f"no trace written to {path}: {args.out} is not writable, the device trace buffer could "
+                             "not be allocated, or this build has no trace code (rebuild with "
+                             "-Ccmake.define.CMAKE_CUDA_FLAGS=-DFACEMASK_CUDA_TRACE=1, see --help)")
             print(f"{fmt} {name}: kernel {plain:.1f} us untraced (median of 30), traced "
                   f"{', '.join(f'{t:.1f}' for t in traced)} us -> {args.out}/trace_{fmt}_{name}_*.csv", flush=True)
 

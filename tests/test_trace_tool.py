@@ -12,7 +12,7 @@ FIELDS = "item,kind,job,a,n,w,h,nx,ny,fx,fy,nch,block,sm,ask,go,done,s4,s5,s6,s7
 def test_trace_summary_fits_and_plane_completion(tmp_path):
     rows = []
     # Decimation bands (kind 0) of two plane jobs: busy = 5 us + 2 us per 1000 decimated pixels (n * fy * w); the
-    # band of each job that finishes last (the one that runs the fused vertical passes) is the last one listed.
+    # band of each job that finishes last (the one that runs the fused vertical passes) is the 8-row one (a = 4).
     t = 0
     for job, w in ((0, 100), (1, 200)):
         for a, n in ((0, 4), (4, 8), (12, 2)):
@@ -36,11 +36,9 @@ def test_trace_summary_fits_and_plane_completion(tmp_path):
     out = r.stdout
     assert "6 items" in out  # the unfinished item is not counted
     assert "fit 5.0 us + 2.00 us per 1000 px (R^2 1.00)" in out
-    # Completing bands: the a=12 ones were started last, but the a=4 bands (8 rows) finish last for each job.
-    last_end = {0: 100 + 50 + 5000 + 2 * 8 * 4 * 100, 1: 100 + 200 + 5000 + 2 * 8 * 4 * 200}
-    assert "items that complete a plane (run its fused vertical passes): n=2" in out
-    med_fin = (last_end[0] - 150 + last_end[1] - 300) / 2 / 1e3
-    assert f"busy median {med_fin:.1f} us" in out
+    # Completing bands: the a=12 ones were started last, but the a=4 bands (8 rows) finish last for each job; their
+    # busy times are 5 us + 2 us per 1000 px of 8 * 4 * w pixels (w = 100, 200): median (11.4 + 17.8) / 2 = 14.6 us.
+    assert "items that complete a plane (run its fused vertical passes): n=2, busy median 14.6 us" in out
     assert out.count("    last: rows") == 2
     for step, n, med in (("decimate", 6, 1.0), ("horizontal passes", 6, 2.0), ("copy out + count", 6, 0.5),
                          ("fused vertical passes", 2, 0.5)):
