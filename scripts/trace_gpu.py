@@ -33,7 +33,8 @@ STEPS = {0: [("decimate", "go", "s4"), ("horizontal passes", "s4", "s5"), ("copy
              ("fused vertical passes", "s6", "s7"), ("to done", "s7|s6", "done")],
          2: [("plan + spans + V rows", "go", "s4"), ("warp 0's rows", "s4", "s5"), ("other warps after warp 0", "s5", "done")]}
 CONFIGS = {"default": {}, "barrier": {"FACEMASK_CUDA_BARRIER": "1"}, "nofuse": {"FACEMASK_CUDA_NOFUSE": "1"},
-           "items2": {"FACEMASK_CUDA_ITEMS": "2"}, "items05": {"FACEMASK_CUDA_ITEMS": "0.5"}}
+           "items2": {"FACEMASK_CUDA_ITEMS": "2"}, "items05": {"FACEMASK_CUDA_ITEMS": "0.5"},
+           "greedy": {"FACEMASK_CUDA_GREEDY": "1"}}
 
 
 def run(args):

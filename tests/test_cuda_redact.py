@@ -591,6 +591,48 @@ def test_access_paths_and_item_sizing_byte_identical(native, gpu, fmt, pad, monk
 
 
 @pytest.mark.gpu
+@pytest.mark.parametrize("fmt,pad", [("NV12", 0), ("NV12", 3), ("I420", 0), ("RGBA", 0), ("BGRx", 8)])
+def test_item_budgets_byte_identical(native, gpu, fmt, pad, monkeypatch):
+    """Work-item sizing changes only how the planes are cut into items, never the bytes: the default sizing, the
+    min-max split (FACEMASK_CUDA_GREEDY=1) with its default budgets, with very few row bands and many upsampling items
+    and the reverse (DECITEMS / UPITEMS 0.25 and 4), and upsampling items alone scaled (UPITEMS=3): all byte-identical
+    to the CPU core, with faces clipped at the frame edges and decimation factors 1-8; row padding is never written."""
+    dev = Dev(gpu)
+    rng = np.random.default_rng(97 + pad)
+    w, h = 638, 358
+    boxes = np.array([[-30, -25, 70, 80], [560, 290, 660, 400], [120, 40, 380, 330], [400, 60, 470, 150],
+                      [431, 200, 463, 243], [300, 5, 317, 26], [480, 170, 620, 280]], np.float32)
+    planes = orc.random_planes(fmt, w, h, rng)
+    cpu = [p.copy() for p in planes]
+    native.redact(cpu, fmt, w, h, boxes, mode="blur", shape="oval")
+    frame = planes_to_frame(planes, fmt, w, h, pad)
+    knobs = ("FACEMASK_CUDA_GREEDY", "FACEMASK_CUDA_DECITEMS", "FACEMASK_CUDA_UPITEMS")
+    items = {}
+    for env in ({}, {"FACEMASK_CUDA_GREEDY": "1"},
+                {"FACEMASK_CUDA_GREEDY": "1", "FACEMASK_CUDA_DECITEMS": "0.25", "FACEMASK_CUDA_UPITEMS": "4"},
+                {"FACEMASK_CUDA_GREEDY": "1", "FACEMASK_CUDA_DECITEMS": "4", "FACEMASK_CUDA_UPITEMS": "0.25"},
+                {"FACEMASK_CUDA_UPITEMS": "3"}):
+        for k in knobs:
+            monkeypatch.delenv(k, raising=False)
+        for k, v in env.items():
+            monkeypatch.setenv(k, v)
+        d = dev.put(frame[None])
+        view = (d[:, :, :w] if frame.ndim == 2 else d[:, :, :w, :]) if pad else d
+        st = native.cuda_redact(view, fmt, regions_of(boxes), mode="blur", shape="oval")
+        got_frame = dev.get(d)[0]
+        got = frame_to_planes(got_frame, fmt, w, h)
+        for p, (g, e) in enumerate(zip(got, cpu)):
+            assert (g == e).all(), f"{fmt} pad={pad} {env} plane {p}: {(g != e).sum()} bytes differ"
+        if pad:
+            tail = got_frame[..., w:, :] if frame.ndim == 3 else got_frame[:, w:]
+            want = frame[..., w:, :] if frame.ndim == 3 else frame[:, w:]
+            assert (tail == want).all(), f"{fmt} pad={pad} {env}: padding bytes changed"
+        items[tuple(sorted(env.items()))] = st["work_items"]
+    # the knobs act: three times the upsampling items per block gives more items than the default sizing
+    assert items[(("FACEMASK_CUDA_UPITEMS", "3"),)] > items[()], items
+
+
+@pytest.mark.gpu
 @pytest.mark.parametrize("fmt", ["NV12", "I420", "RGBA", "BGRx", "RGB"])
 def test_kernel_variants_and_first_fetch_byte_identical(native, gpu, fmt, monkeypatch):
     """The default launch picks the kernel compiled for the batch's plane kinds (1-/2-channel planes or 3-channel

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstdio>
 #include <cstring>
+#include <queue>
 #include <type_traits>
 #include <vector>
 
@@ -1415,7 +1416,11 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   constexpr int kPhasesPerWave = 3;
   std::vector<std::vector<DevItem>> phase_items(static_cast<size_t>(num_waves) * kPhasesPerWave);
   const double target_items = items_per_block * resident * num_waves;
-  const double px_per_item = std::max(1024.0, dec_pixels / target_items);
+  // Tuning knob (benchmarks): FACEMASK_CUDA_UPITEMS = upsampling items per resident block (default: ITEMS's value);
+  // scales the upsampling items alone (round 8 in docs/benchmarks.md).
+  double up_items_per_block = items_per_block;
+  if (const char* ub = std::getenv("FACEMASK_CUDA_UPITEMS")) up_items_per_block = std::max(0.25, std::atof(ub));
+  const double px_per_item = std::max(1024.0, dec_pixels / (up_items_per_block * resident * num_waves));
   const double cost_per_item = std::max(1024.0, dec_cost / target_items);
   // Tuning knob (benchmarks): FACEMASK_CUDA_NOFUSE=1 runs every plane's vertical passes in phase B.
   const char* nf = std::getenv("FACEMASK_CUDA_NOFUSE");
@@ -1424,6 +1429,74 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   // phases) instead of the default dataflow order (one phase, per-plane waits).
   const char* nb = std::getenv("FACEMASK_CUDA_BARRIER");
   const bool dataflow = !(nb && std::strcmp(nb, "1") == 0);
+  // Shared memory of a row band of n grid rows (A) and of an upsampling item of n pixel rows (C).
+  auto fits_rows_of = [&](const DevPlaneJob& jj, int n) {
+    return 2 * ((jj.nx * pad4(n * jj.cs) + 15) & ~15) <= kSmemBytes;
+  };
+  auto fits_up_of = [&](const DevPlaneJob& jj, int n) {
+    const int vbytes = jj.nch == 3 ? 8 : 2 * jj.nch;
+    return kPlanBytes + ((n * 16 + 15) & ~15) + static_cast<long long>(n) * jj.nx * vbytes <= kSmemBytes;
+  };
+  // Tuning knob (benchmarks): FACEMASK_CUDA_GREEDY=1 sizes the blur items by a min-max split instead of a fixed size
+  // per item: per wave, at most DECITEMS x resident row bands and UPITEMS x resident upsampling items (defaults: ITEMS)
+  // in all, each plane's share chosen greedily (the plane with the most costly item gets one more) so the costliest
+  // item is as small as that budget allows - no plane's rounding adds items beyond the budget.
+  const char* gre = std::getenv("FACEMASK_CUDA_GREEDY");
+  const bool greedy = blur && gre && std::strcmp(gre, "1") == 0;
+  double dec_items_per_block = items_per_block;
+  if (const char* db = std::getenv("FACEMASK_CUDA_DECITEMS")) dec_items_per_block = std::max(0.25, std::atof(db));
+  std::vector<int> band_rows(jobs.size(), 0), up_count(jobs.size(), 0);
+  if (greedy) {
+    struct Cand {
+      double cost;
+      size_t jid;
+      bool operator<(const Cand& o) const { return cost < o.cost; }
+    };
+    for (int w = 0; w < num_waves; ++w) {
+      std::priority_queue<Cand> pa, pc;
+      long long na = 0, nc = 0;
+      for (size_t jid = 0; jid < jobs.size(); ++jid) {
+        if (job_wave[jid] != w) continue;
+        const DevPlaneJob& jj = jobs[jid];
+        const double row_cost = static_cast<double>(jj.fy) * jj.w + cell_cost_of(jj) * jj.nx;
+        int R = std::max(1, std::min(jj.ny, 256));
+        while (R > 1 && !fits_rows_of(jj, R)) --R;
+        band_rows[jid] = R;
+        na += (jj.ny + R - 1) / R;
+        pa.push({R * row_cost, jid});
+        int n = 1;
+        while (n < jj.h && !fits_up_of(jj, (jj.h + n - 1) / n)) ++n;
+        up_count[jid] = n;
+        nc += n;
+        pc.push({static_cast<double>((jj.h + n - 1) / n) * jj.w, jid});
+      }
+      const long long budget_a = std::llround(dec_items_per_block * resident);
+      while (!pa.empty()) {
+        const Cand c = pa.top();
+        const DevPlaneJob& jj = jobs[c.jid];
+        const int R = band_rows[c.jid], q = 4 / jj.cs;
+        const int Rn = R > q ? (R - 1) / q * q : R - 1;  // next smaller multiple of q (whole lane words)
+        if (Rn < 1) break;
+        const long long dk = (jj.ny + Rn - 1) / Rn - (jj.ny + R - 1) / R;
+        if (na + dk > budget_a) break;
+        pa.pop();
+        na += dk;
+        band_rows[c.jid] = Rn;
+        pa.push({Rn * (static_cast<double>(jj.fy) * jj.w + cell_cost_of(jj) * jj.nx), c.jid});
+      }
+      const long long budget_c = std::llround(up_items_per_block * resident);
+      while (!pc.empty() && nc < budget_c) {
+        const Cand c = pc.top();
+        const DevPlaneJob& jj = jobs[c.jid];
+        const int n = up_count[c.jid] + 1;
+        if (n > jj.h) break;
+        pc.pop();
+        ++nc;
+        up_count[c.jid] = n;
+        pc.push({static_cast<double>((jj.h + n - 1) / n) * jj.w, c.jid});
+      }
+    }
+  }
   for (size_t jid = 0; jid < jobs.size(); ++jid) {
     const DevPlaneJob j = jobs[jid];
     const int id = static_cast<int>(jid), base = job_wave[jid] * kPhasesPerWave;
@@ -1431,10 +1504,11 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
       // A: R grid rows per item (about cost_per_item: pixels read + cell cost x cells), whole 32-bit lane words (R a
       // multiple of 4 / cs), two shared buffers of nx x pad4(R cs) bytes.
       const int q = 4 / j.cs;
-      auto fits_rows = [&](int n) { return 2 * ((j.nx * pad4(n * j.cs) + 15) & ~15) <= kSmemBytes; };
+      auto fits_rows = [&](int n) { return fits_rows_of(j, n); };
       int R = static_cast<int>(std::ceil(cost_per_item / (static_cast<double>(j.fy) * j.w + cell_cost_of(j) * j.nx)));
       R = std::min(std::max(1, (R + q - 1) / q * q), std::max(1, std::min(j.ny, 256)));
       while (R > 1 && !fits_rows(R)) --R;
+      if (greedy) R = band_rows[jid];
       for (int a = 0; a < j.ny; a += R) phase_items[base].push_back({id, kRows, a, std::min(R, j.ny - a)});
       jobs[jid].nitems_rows = (j.ny + R - 1) / R;
       jobs[jid].nitems_cols = 0;
@@ -1448,18 +1522,17 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
         jobs[jid].nitems_cols = (j.nx + C - 1) / C;
       }
       // C: about px_per_item pixels per item; shared: the plan, 4 span ints per row and a row of V per row.
-      const int vbytes = j.nch == 3 ? 8 : 2 * j.nch;
-      auto fits_up = [&](int n) {
-        return kPlanBytes + ((n * 16 + 15) & ~15) + static_cast<long long>(n) * j.nx * vbytes <= kSmemBytes;
-      };
+      auto fits_up = [&](int n) { return fits_up_of(j, n); };
       int rows = static_cast<int>(std::max(1.0, std::min(static_cast<double>(j.h), std::round(px_per_item / j.w))));
       while (rows > 1 && !fits_up(rows)) --rows;
+      if (greedy) rows = (j.h + up_count[jid] - 1) / up_count[jid];
       if (!fits_up(rows)) {
         *error = "region rect " + std::to_string(j.w) + "x" + std::to_string(j.h) +
                  " is too wide for the CUDA kernel's shared memory";
         return false;
       }
-      const int nitems = (j.h + rows - 1) / rows;  // item i: rows i, i + nitems, ... (at most `rows` of them)
+      // item i: rows i, i + nitems, ... (at most `rows` of them)
+      const int nitems = greedy ? up_count[jid] : (j.h + rows - 1) / rows;
       for (int a = 0; a < nitems; ++a) phase_items[base + 2].push_back({id, kUpsample, a, nitems});
     } else if (params.mode == RedactMode::kPixelate) {
       const int ncy = (j.h + j.chh - 1) / j.chh;
