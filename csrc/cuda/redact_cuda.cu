@@ -1335,6 +1335,10 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   double cell_cost = 12.0;
   if (const char* cc = std::getenv("FACEMASK_CUDA_CELLCOST")) cell_cost = std::max(0.0, std::atof(cc));
   auto cell_cost_of = [&](const DevPlaneJob& jj) { return jj.cs == 4 ? 0.0 : cell_cost; };
+  // Cost of one grid row of a row band: pixels read + cell cost x cells.
+  auto row_cost_of = [&](const DevPlaneJob& jj) {
+    return static_cast<double>(jj.fy) * jj.w + cell_cost_of(jj) * jj.nx;
+  };
   double dec_cost = 0.0;
   for (size_t pi = 0; pi < plans.size(); ++pi) {
     const RegionPlan& pl = plans[pi];
@@ -1399,7 +1403,7 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
           return false;
         }
         dec_pixels += static_cast<long long>(j.ny) * j.fy * j.w;
-        dec_cost += static_cast<double>(j.ny) * (static_cast<double>(j.fy) * j.w + cell_cost_of(j) * j.nx);
+        dec_cost += static_cast<double>(j.ny) * row_cost_of(j);
       } else if (params.mode == RedactMode::kPixelate) {
         j.cw = std::max(1, pl.cell / j.sx);
         j.chh = std::max(1, pl.cell / j.sy);
@@ -1458,12 +1462,11 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
       for (size_t jid = 0; jid < jobs.size(); ++jid) {
         if (job_wave[jid] != w) continue;
         const DevPlaneJob& jj = jobs[jid];
-        const double row_cost = static_cast<double>(jj.fy) * jj.w + cell_cost_of(jj) * jj.nx;
         int R = std::max(1, std::min(jj.ny, 256));
         while (R > 1 && !fits_rows_of(jj, R)) --R;
         band_rows[jid] = R;
         na += (jj.ny + R - 1) / R;
-        pa.push({R * row_cost, jid});
+        pa.push({R * row_cost_of(jj), jid});
         int n = 1;
         while (n < jj.h && !fits_up_of(jj, (jj.h + n - 1) / n)) ++n;
         up_count[jid] = n;
@@ -1482,7 +1485,7 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
         pa.pop();
         na += dk;
         band_rows[c.jid] = Rn;
-        pa.push({Rn * (static_cast<double>(jj.fy) * jj.w + cell_cost_of(jj) * jj.nx), c.jid});
+        pa.push({Rn * row_cost_of(jj), c.jid});
       }
       const long long budget_c = std::llround(up_items_per_block * resident);
       while (!pc.empty() && nc < budget_c) {
@@ -1505,7 +1508,7 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
       // multiple of 4 / cs), two shared buffers of nx x pad4(R cs) bytes.
       const int q = 4 / j.cs;
       auto fits_rows = [&](int n) { return fits_rows_of(j, n); };
-      int R = static_cast<int>(std::ceil(cost_per_item / (static_cast<double>(j.fy) * j.w + cell_cost_of(j) * j.nx)));
+      int R = static_cast<int>(std::ceil(cost_per_item / row_cost_of(j)));
       R = std::min(std::max(1, (R + q - 1) / q * q), std::max(1, std::min(j.ny, 256)));
       while (R > 1 && !fits_rows(R)) --R;
       if (greedy) R = band_rows[jid];
@@ -1548,7 +1551,7 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   auto cost = [&](const DevItem& t) -> long long {
     const DevPlaneJob& jj = jobs[static_cast<size_t>(t.job)];
     switch (t.kind) {
-      case kRows: return static_cast<long long>(t.n * (static_cast<double>(jj.fy) * jj.w + cell_cost_of(jj) * jj.nx));
+      case kRows: return static_cast<long long>(t.n * row_cost_of(jj));
       case kCols: return static_cast<long long>(t.n) * jj.ny;
       case kUpsample: return static_cast<long long>((jj.h - t.a + t.n - 1) / t.n) * jj.w;
       default: return static_cast<long long>(t.n) * jj.w;
