@@ -1505,13 +1505,14 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
     const int id = static_cast<int>(jid), base = job_wave[jid] * kPhasesPerWave;
     if (blur) {
       // A: R grid rows per item (about cost_per_item: pixels read + cell cost x cells), whole 32-bit lane words (R a
-      // multiple of 4 / cs), two shared buffers of nx x pad4(R cs) bytes.
-      const int q = 4 / j.cs;
-      auto fits_rows = [&](int n) { return fits_rows_of(j, n); };
-      int R = static_cast<int>(std::ceil(cost_per_item / row_cost_of(j)));
-      R = std::min(std::max(1, (R + q - 1) / q * q), std::max(1, std::min(j.ny, 256)));
-      while (R > 1 && !fits_rows(R)) --R;
-      if (greedy) R = band_rows[jid];
+      // multiple of 4 / cs), two shared buffers of nx x pad4(R cs) bytes; greedy: the min-max split's R.
+      int R = band_rows[jid];
+      if (!greedy) {
+        const int q = 4 / j.cs;
+        R = static_cast<int>(std::ceil(cost_per_item / row_cost_of(j)));
+        R = std::min(std::max(1, (R + q - 1) / q * q), std::max(1, std::min(j.ny, 256)));
+        while (R > 1 && !fits_rows_of(j, R)) --R;
+      }
       for (int a = 0; a < j.ny; a += R) phase_items[base].push_back({id, kRows, a, std::min(R, j.ny - a)});
       jobs[jid].nitems_rows = (j.ny + R - 1) / R;
       jobs[jid].nitems_cols = 0;
@@ -1524,18 +1525,21 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
         for (int a = 0; a < j.nx; a += C) phase_items[base + 1].push_back({id, kCols, a, std::min(C, j.nx - a)});
         jobs[jid].nitems_cols = (j.nx + C - 1) / C;
       }
-      // C: about px_per_item pixels per item; shared: the plan, 4 span ints per row and a row of V per row.
-      auto fits_up = [&](int n) { return fits_up_of(j, n); };
-      int rows = static_cast<int>(std::max(1.0, std::min(static_cast<double>(j.h), std::round(px_per_item / j.w))));
-      while (rows > 1 && !fits_up(rows)) --rows;
-      if (greedy) rows = (j.h + up_count[jid] - 1) / up_count[jid];
-      if (!fits_up(rows)) {
+      // C: about px_per_item pixels per item (greedy: the min-max split's item count); shared: the plan, 4 span ints
+      // per row and a row of V per row. Item i takes rows i, i + nitems, ... (at most `rows` of them).
+      int rows, nitems = up_count[jid];
+      if (greedy) {
+        rows = (j.h + nitems - 1) / nitems;
+      } else {
+        rows = static_cast<int>(std::max(1.0, std::min(static_cast<double>(j.h), std::round(px_per_item / j.w))));
+        while (rows > 1 && !fits_up_of(j, rows)) --rows;
+        nitems = (j.h + rows - 1) / rows;
+      }
+      if (!fits_up_of(j, rows)) {
         *error = "region rect " + std::to_string(j.w) + "x" + std::to_string(j.h) +
                  " is too wide for the CUDA kernel's shared memory";
         return false;
       }
-      // item i: rows i, i + nitems, ... (at most `rows` of them)
-      const int nitems = greedy ? up_count[jid] : (j.h + rows - 1) / rows;
       for (int a = 0; a < nitems; ++a) phase_items[base + 2].push_back({id, kUpsample, a, nitems});
     } else if (params.mode == RedactMode::kPixelate) {
       const int ncy = (j.h + j.chh - 1) / j.chh;
