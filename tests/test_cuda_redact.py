@@ -289,9 +289,12 @@ def test_batch_overlapping_regions_keep_core_order(native, gpu, multi_launch):
     st = native.cuda_redact(d, "RGBA", regions, mode="blur", shape="ellipse", strength=2.0,
                             multi_launch=multi_launch)
     assert st["waves"] == 3
-    assert st["launches"] == (1 if st["cooperative"] else st["launches"])
-    if not multi_launch:
-        assert st["cooperative"] and st["launches"] == 1, "one launch per batch expected on this device"
+    if st["flat"]:  # the flat blur path (FACEMASK_CUDA_FLAT=1): three plain launches per dependency wave
+        assert not st["cooperative"] and st["launches"] == 3 * 3, st
+    else:
+        assert st["launches"] == (1 if st["cooperative"] else st["launches"])
+        if not multi_launch:
+            assert st["cooperative"] and st["launches"] == 1, "one launch per batch expected on this device"
     got = dev.get(d)
     for i in range(n):
         assert_close([got[i]], [expect[i]], f"frame {i}")
@@ -481,6 +484,7 @@ def test_decimated_blur_matches_oracle(native, gpu):
 def test_unfused_vertical_passes_byte_identical(native, gpu, fmt, monkeypatch):
     """Small grids normally get their vertical passes from the block that finishes the last row band (no grid
     barrier); FACEMASK_CUDA_NOFUSE=1 runs them as a phase of their own, also in one launch per phase."""
+    monkeypatch.setenv("FACEMASK_CUDA_FLAT", "0")  # the work-item kernel (not the flat blur path)
     dev = Dev(gpu)
     monkeypatch.setenv("FACEMASK_CUDA_NOFUSE", "1")
     rng = np.random.default_rng(41)
@@ -527,6 +531,7 @@ def test_dataflow_and_barrier_orders_byte_identical(native, gpu, fmt, pad, monke
     per plane for its grid; FACEMASK_CUDA_BARRIER=1 separates the stages by grid barriers. Many planes of very
     different sizes (more items than blocks wait), fused and unfused vertical passes, one launch or one per phase,
     an odd NV12 pitch (chroma pairs byte by byte instead of 16-bit words): all byte-identical to the CPU core."""
+    monkeypatch.setenv("FACEMASK_CUDA_FLAT", "0")  # the work-item kernel (not the flat blur path)
     dev = Dev(gpu)
     rng = np.random.default_rng(53 + pad)
     w, h = 640, 360
@@ -562,6 +567,7 @@ def test_access_paths_and_item_sizing_byte_identical(native, gpu, fmt, pad, monk
     without the grid cell cost (FACEMASK_CUDA_CELLCOST): all byte-identical to the CPU core (which never touches the
     4th byte), with faces clipped at every frame edge, odd rect widths and decimation factors 1-16; row padding is
     never written."""
+    monkeypatch.setenv("FACEMASK_CUDA_FLAT", "0")  # the work-item kernel (not the flat blur path)
     dev = Dev(gpu)
     rng = np.random.default_rng(71 + pad)
     w, h = 638, 358
@@ -597,6 +603,7 @@ def test_item_budgets_byte_identical(native, gpu, fmt, pad, monkeypatch):
     min-max split (FACEMASK_CUDA_GREEDY=1) with its default budgets, with very few row bands and many upsampling items
     and the reverse (DECITEMS / UPITEMS 0.25 and 4): all byte-identical to the CPU core, with faces clipped at the
     frame edges and decimation factors 1-8; row padding is never written."""
+    monkeypatch.setenv("FACEMASK_CUDA_FLAT", "0")  # the work-item kernel (not the flat blur path)
     dev = Dev(gpu)
     rng = np.random.default_rng(97 + pad)
     w, h = 638, 358
@@ -642,6 +649,7 @@ def test_kernel_variants_and_first_fetch_byte_identical(native, gpu, fmt, monkey
     kernel with every plane kind compiled in, FACEMASK_CUDA_STATICFIRST=0 fetches every item through the counter,
     FACEMASK_CUDA_OCC=4 another kernel variant (more items than blocks, three dependency waves): all byte-identical
     to the CPU core for every mode."""
+    monkeypatch.setenv("FACEMASK_CUDA_FLAT", "0")  # the work-item kernel (not the flat blur path)
     dev = Dev(gpu)
     rng = np.random.default_rng(97)
     w, h = 640, 360
@@ -666,3 +674,46 @@ def test_kernel_variants_and_first_fetch_byte_identical(native, gpu, fmt, monkey
             for p, (g, e) in enumerate(zip(got, cpu)):
                 assert (g == e).all(), f"{fmt} {mode} {env} plane {p}: {(g != e).sum()} bytes differ"
             assert st["waves"] == 3, st  # (rects overlapping in a chain: three waves in every mode)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("fmt,pad", [("NV12", 0), ("NV12", 1), ("NV21", 2), ("I420", 0), ("YV12", 0), ("GRAY8", 0),
+                                     ("GRAY8", 3), ("RGBA", 0), ("ARGB", 0), ("BGRx", 4), ("xBGR", 0), ("RGB", 0),
+                                     ("BGR", 0)])
+def test_flat_path_byte_identical(native, gpu, fmt, pad, monkeypatch):
+    """Blur's flat path (FACEMASK_CUDA_FLAT=1, with and without programmatic dependent launch: one thread per grid
+    cell, one block per plane's box passes, one thread per pixel or aligned 4-byte group in the upsampling; three
+    plain launches per dependency wave) and the work-item kernel (FACEMASK_CUDA_FLAT=0) both give the CPU core's bytes: faces at odd offsets and clipped at the frame edges,
+    decimation factors 1-16, oval / box / instance-mask shapes, overlapping faces (two waves), padded and odd
+    pitches (the upsampling's byte path); row padding is never written."""
+    dev = Dev(gpu)
+    rng = np.random.default_rng(131 + pad)
+    w, h = 638, 358
+    boxes = np.array([[-30.5, -25, 70.3, 80], [561.7, 290.2, 660, 400], [121.3, 41.9, 380.6, 330.1],
+                      [401, 60.5, 470.2, 150], [431.1, 200, 463, 243.7], [300.4, 5, 317, 26.2], [3.3, 250, 15, 262],
+                      [350, 200, 455, 330]], np.float32)  # the last one overlaps two others: a second wave
+    masks = [None] * len(boxes)
+    masks[3] = rng.random((11, 13)).astype(np.float32)
+    planes = orc.random_planes(fmt, w, h, rng)
+    frame = planes_to_frame(planes, fmt, w, h, pad)
+    for strength, shape in ((1.0, "oval"), (0.3, "box"), (4.0, "oval")):
+        cpu = [p.copy() for p in planes]
+        native.redact(cpu, fmt, w, h, boxes, masks=masks, mode="blur", shape=shape, strength=strength)
+        for flat, pdl in (("1", "0"), ("1", "1"), ("0", "0")):
+            monkeypatch.setenv("FACEMASK_CUDA_FLAT", flat)
+            monkeypatch.setenv("FACEMASK_CUDA_PDL", pdl)
+            d = dev.put(frame[None])
+            view = (d[:, :, :w] if frame.ndim == 2 else d[:, :, :w, :]) if pad else d
+            st = native.cuda_redact(view, fmt, regions_of(boxes, masks=masks), mode="blur", shape=shape,
+                                    strength=strength)
+            assert st["flat"] == (flat == "1") and st["waves"] == 2, st
+            got_frame = dev.get(d)[0]
+            got = frame_to_planes(got_frame, fmt, w, h)
+            for p, (g, e) in enumerate(zip(got, cpu)):
+                assert (g == e).all(), (f"{fmt} pad={pad} strength={strength} {shape} flat={flat} pdl={pdl} "
+                                        f"plane {p}: {(g != e).sum()} bytes differ at "
+                                        f"{np.argwhere(g != e)[:4].tolist()}")
+            if pad:
+                tail = got_frame[..., w:, :] if frame.ndim == 3 else got_frame[:, w:]
+                want = frame[..., w:, :] if frame.ndim == 3 else frame[:, w:]
+                assert (tail == want).all(), f"{fmt} pad={pad} flat={flat}: padding bytes changed"

@@ -253,6 +253,7 @@ cooperative: launch it with cudaLaunchCooperativeKernel (the kind of launch cuda
         out["waves"] = st.waves;
         out["launches"] = st.launches;
         out["cooperative"] = st.cooperative;
+        out["flat"] = st.flat;
         out["work_items"] = st.work_items;
         out["upload_bytes"] = st.upload_bytes;
         out["scratch_bytes"] = st.scratch_bytes;
@@ -274,8 +275,10 @@ format: "RGBA", "BGRA", "RGBx", "BGRx", "ARGB", "ABGR", "xRGB", "xBGR", "RGB", "
 regions: list of dicts {"frame": i, "box": (x1, y1, x2, y2), "landmarks": [(x, y)*5] (optional), "mask":
   2-D float array over the box (optional), "mask_threshold": float (optional)}, frame pixels.
 Parameters as the CPU core (csrc/core/redact.hpp). stream: cudaStream_t as int (0 = legacy default stream);
-synchronize: wait for the stream before returning; multi_launch: one launch per phase instead of one cooperative
-launch; timing: measure the launch with CUDA events (kernel_us; synchronises). Returns launch statistics.)doc");
+synchronize: wait for the stream before returning; multi_launch: the work-item kernel (pixelate, fill, and blur with
+FACEMASK_CUDA_FLAT=0) makes one launch per phase instead of one cooperative launch; timing: measure the launch(es)
+with CUDA events (kernel_us; synchronises). Returns launch statistics (flat: blur took the flat path, three plain
+launches per dependency wave).)doc");
 }
 
 }  // namespace facemask_bind

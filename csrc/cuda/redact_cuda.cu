@@ -62,6 +62,7 @@ struct DevPlaneJob {
   // thresholds keep a wide safety band (see cov_thresholds()), so results stay byte-identical to the core.
   int cf;
   float ecx, ecy, ec, es, eirx, eiry, qin2, qout2;
+  int ug;              // flat path: pixels per upsampling thread (4: 1-byte, 2: 2-byte pixels in aligned 32-bit words)
 };
 
 struct DevItem {
@@ -941,6 +942,231 @@ __global__ void __launch_bounds__(256, kMinBlocks) redact_phase_kernel(KernelArg
 
 size_t align16(size_t n) { return (n + 15) & ~static_cast<size_t>(15); }
 
+// ---- flat blur path (FACEMASK_CUDA_FLAT=1; kFlatDefault) ---------------------------------------------------------
+// Three plain launches per dependency wave, each over all of the wave's planes, with no work queue, no per-plane
+// waits and no item descriptors: every thread's work follows from its block's entry in a block table.
+//   1. flat_decimate_kernel: one thread per grid cell (fx x fy pixels, edge pixels repeated) -> L0 in scratch s1;
+//   2. flat_box_kernel: one block per plane: 3 horizontal + 3 vertical box passes in shared memory -> L in s0;
+//   3. flat_up_kernel: one warp per run of 32 threads x ug pixels of a plane-rect row: bilinear sample of L,
+//      coverage (cov_class() / the core's alpha), composite; sure-inside aligned groups of 4 bytes in one store.
+// Same integer and float arithmetic as the item kernel (and the core): the decimation sum, the box pass, the
+// bilinear sum and the coverage are the same expressions, so the bytes are the same (tested).
+struct FlatBlock {
+  int job, first;  // plane job, its first cell (decimation: thread = cell) or row run (upsampling: warp = run)
+};
+
+struct FlatArgs {
+  const DevPlaneJob* jobs;
+  const RegionPlan* plans;
+  const FlatBlock* blocks;
+  uint8_t* scratch;
+};
+
+constexpr int kFlatThreads = 256;
+constexpr bool kFlatDefault = false;  // blur without FACEMASK_CUDA_FLAT: the work-item kernel (until measured)
+
+// Programmatic dependent launch (sm_90+, FACEMASK_CUDA_PDL): a flat launch lets the next one start its blocks early
+// (launch_dependents) and waits for the previous one's completion and memory (wait) before reading its output.
+// Without the launch attribute (older GPUs, knob off) wait returns at once and launch_dependents does nothing.
+__device__ __forceinline__ void pdl_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void pdl_launch_dependents() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+
+template <int NCH, int PS>
+__device__ __forceinline__ void flat_decimate_cell(const FlatArgs& k, const DevPlaneJob& j, int c) {
+  using E = typename std::conditional<NCH == 1, uint8_t, typename std::conditional<NCH == 2, uint16_t, unsigned>::type>::type;
+  const int nx = j.nx, i = c / nx, jc = c - i * nx;
+  const int fx = j.fx, fy = j.fy, xs = jc * fx, ys = i * fy;
+  const int xe = min(xs + fx, j.w), ye = min(ys + fy, j.h);  // the cell's pixels inside the rect
+  const unsigned tx = static_cast<unsigned>(xs + fx - xe) + 1u;  // weight of the last column (repeated past the rect)
+  const int step = PS > 0 ? PS : j.ps;
+  const PixIO<NCH, PS> io(j);
+  const uint8_t* row = j.base + static_cast<long long>(j.y0 + ys) * j.pstride + static_cast<long long>(j.x0 + xs) * step;
+  unsigned s[NCH];
+#pragma unroll
+  for (int ch = 0; ch < NCH; ++ch) s[ch] = 0u;
+  for (int y = ys; y < ye; ++y, row += j.pstride) {
+    unsigned rs[NCH];
+#pragma unroll
+    for (int ch = 0; ch < NCH; ++ch) rs[ch] = 0u;
+    const uint8_t* p = row;
+#pragma unroll 4
+    for (int x = xs; x < xe - 1; ++x, p += step) {
+      const unsigned w = io.load(p);
+#pragma unroll
+      for (int ch = 0; ch < NCH; ++ch) rs[ch] += io.chan(w, ch);
+    }
+    const unsigned w = io.load(p);  // the last column inside the rect, counted tx times
+    const unsigned ty = y == ye - 1 ? static_cast<unsigned>(ys + fy - ye) + 1u : 1u;  // the last row likewise
+#pragma unroll
+    for (int ch = 0; ch < NCH; ++ch) s[ch] += ty * (rs[ch] + tx * io.chan(w, ch));
+  }
+  const int shift = j.lfx + j.lfy;
+  const unsigned half = (1u << shift) >> 1;
+  unsigned v = (s[0] + half) >> shift;
+  if (NCH > 1) v |= ((s[NCH > 1 ? 1 : 0] + half) >> shift) << 8;
+  if (NCH > 2) v |= ((s[NCH > 2 ? 2 : 0] + half) >> shift) << 16;
+  reinterpret_cast<E*>(k.scratch + j.s1)[static_cast<long long>(i) * (j.sp / static_cast<int>(sizeof(E))) + jc] =
+      static_cast<E>(v);
+}
+
+__global__ void __launch_bounds__(kFlatThreads, 4) flat_decimate_kernel(FlatArgs k, int blk0) {
+  pdl_wait();  // (a later wave: the previous wave's upsampling wrote these pixels)
+  pdl_launch_dependents();
+  const FlatBlock fb = k.blocks[blk0 + blockIdx.x];
+  const DevPlaneJob& j = k.jobs[fb.job];
+  const int c = fb.first + static_cast<int>(threadIdx.x);
+  if (c >= j.nx * j.ny) return;
+  if (j.nch == 1) flat_decimate_cell<1, 1>(k, j, c);
+  else if (j.nch == 2) j.wordpx ? flat_decimate_cell<2, 2>(k, j, c) : flat_decimate_cell<2, 0>(k, j, c);
+  else j.wordpx ? flat_decimate_cell<3, 4>(k, j, c) : flat_decimate_cell<3, 0>(k, j, c);
+}
+
+// Shared memory of a plane's box passes: two buffers, each holding the grid transposed (columns as elements, rows as
+// lanes) or row-major (rows as elements, columns as lanes).
+__host__ __device__ __forceinline__ int flat_box_buf(int nx, int ny, int cs) {
+  const int t = nx * pad4(ny * cs), r = ny * pad4(nx * cs);
+  return ((t > r ? t : r) + 15) & ~15;
+}
+
+template <typename E>
+__device__ __forceinline__ void flat_box_plane(const FlatArgs& k, const DevPlaneJob& j, uint8_t* smem) {
+  constexpr int CS = sizeof(E);
+  const int nx = j.nx, ny = j.ny, spe = j.sp / CS;
+  const int LpT = pad4(ny * CS), LpR = pad4(nx * CS);
+  uint8_t* A = smem;
+  uint8_t* B = smem + flat_box_buf(nx, ny, CS);
+  copy2d<E>(reinterpret_cast<E*>(A), 1, LpT / CS, reinterpret_cast<const E*>(k.scratch + j.s1), spe, 1, ny, nx);
+  __syncthreads();
+  box3_block(A, B, nx, LpT, j.rx, j.mx);  // horizontal passes (result in B, transposed)
+  copy2d<E>(reinterpret_cast<E*>(A), LpR / CS, 1, reinterpret_cast<const E*>(B), 1, LpT / CS, ny, nx);
+  __syncthreads();
+  box3_block(A, B, ny, LpR, j.ry, j.my);  // vertical passes (result in B, row-major)
+  copy2d<E>(reinterpret_cast<E*>(k.scratch + j.s0), spe, 1, reinterpret_cast<const E*>(B), LpR / CS, 1, ny, nx);
+}
+
+__global__ void __launch_bounds__(kFlatThreads, 1) flat_box_kernel(FlatArgs k, int blk0) {
+  extern __shared__ __align__(16) uint8_t smem[];
+  pdl_wait();
+  pdl_launch_dependents();
+  const DevPlaneJob& j = k.jobs[k.blocks[blk0 + blockIdx.x].job];
+  if (j.cs == 1) flat_box_plane<uint8_t>(k, j, smem);
+  else if (j.cs == 2) flat_box_plane<uint16_t>(k, j, smem);
+  else flat_box_plane<unsigned>(k, j, smem);
+}
+
+// Row runs per plane-rect row of the upsampling: groups of G pixels start at plane columns that are multiples of G.
+__host__ __device__ __forceinline__ int flat_runs(int x0, int w, int G) {
+  const int xa = x0 / G * G;
+  return (x0 + w - xa + 32 * G - 1) / (32 * G);
+}
+
+template <int NCH, int PS, int G>
+__device__ __forceinline__ void flat_up_group(const FlatArgs& k, const DevPlaneJob& j, int unit) {
+  using E = typename std::conditional<NCH == 1, uint8_t, typename std::conditional<NCH == 2, uint16_t, unsigned>::type>::type;
+  const int nruns = flat_runs(j.x0, j.w, G);
+  const int r = unit / nruns, run = unit - r * nruns;
+  if (r >= j.h) return;
+  const int X = j.x0 / G * G + (run * 32 + static_cast<int>(threadIdx.x & 31)) * G;  // plane column of pixel 0
+  if (X >= j.x0 + j.w) return;
+  const int Y = j.y0 + r;
+  // Vertical half of the bilinear sum (the item kernel's V rows): rows ia, ib of L with weights ay, wy.
+  const int fy = j.fy, ly1 = j.lfy + 1, my = 2 * r + 1 - fy, i0 = my >> ly1;
+  const unsigned wy = static_cast<unsigned>(my - (i0 << ly1)), ay = 2u * fy - wy;
+  const int ny1 = j.ny - 1, nx1 = j.nx - 1, spe = j.sp / static_cast<int>(sizeof(E));
+  const E* grid = reinterpret_cast<const E*>(k.scratch + j.s0);
+  const E* La = grid + min(max(i0, 0), ny1) * spe;
+  const E* Lb = grid + min(max(i0 + 1, 0), ny1) * spe;
+  const int fx = j.fx, lx1 = j.lfx + 1, shift = j.lfx + j.lfy + 2;
+  const unsigned rnd = 2u * fx * fy;
+  const float py = (Y + 0.5f) * j.sy;
+  const PixIO<NCH, PS> io(j);
+  uint8_t* rowp = j.base + static_cast<long long>(Y) * j.pstride;
+  unsigned val[G];
+  int cls[G];
+  bool all_in = true;
+#pragma unroll
+  for (int g = 0; g < G; ++g) {
+    const int x = X + g - j.x0;
+    cls[g] = 0;
+    val[g] = 0u;
+    if (x < 0 || x >= j.w) {
+      all_in = false;
+      continue;
+    }
+    cls[g] = cov_class(j, (X + g + 0.5f) * j.sx, py);
+    if (cls[g] != 2) all_in = false;
+    if (cls[g] == 0) continue;
+    const int mx = 2 * x + 1 - fx, j0 = mx >> lx1;
+    const unsigned wx = static_cast<unsigned>(mx - (j0 << lx1)), ax = 2u * fx - wx;
+    const int ja = min(max(j0, 0), nx1), jb = min(max(j0 + 1, 0), nx1);
+    const unsigned a0 = La[ja], b0 = Lb[ja], a1 = La[jb], b1 = Lb[jb];
+    unsigned v = 0u;
+#pragma unroll
+    for (int ch = 0; ch < NCH; ++ch) {
+      const unsigned va = ((a0 >> (8 * ch)) & 0xffu) * ay + ((b0 >> (8 * ch)) & 0xffu) * wy;
+      const unsigned vb = ((a1 >> (8 * ch)) & 0xffu) * ay + ((b1 >> (8 * ch)) & 0xffu) * wy;
+      v |= ((va * ax + vb * wx + rnd) >> shift) << (8 * ch);
+    }
+    val[g] = v;
+  }
+  if (G > 1 && all_in) {  // a whole aligned 32-bit word, every pixel sure inside: one store
+    unsigned w = 0u;
+#pragma unroll
+    for (int g = 0; g < G; ++g) w |= (PS == 1 ? val[g] : io.place(val[g])) << (32 / G * g);
+    *reinterpret_cast<unsigned*>(rowp + static_cast<long long>(X) * PS) = w;
+    return;
+  }
+  const RegionPlan& gp = k.plans[j.plan];
+  const bool soft = gp.kind == 1 && !ellipse_empty(gp.ellipse) && gp.feather_px > 0.f && std::isfinite(gp.feather_px);
+#pragma unroll
+  for (int g = 0; g < G; ++g) {
+    if (cls[g] == 0) continue;
+    uint8_t* p = rowp + static_cast<long long>(X + g) * (PS > 0 ? PS : j.ps);
+    if (cls[g] == 2) {
+      io.store(p, val[g]);
+      continue;
+    }
+    const float px = (X + g + 0.5f) * j.sx;
+    const float al = soft ? ellipse_alpha_soft(gp.ellipse, gp.ca, gp.sa, px, py, gp.feather_px) : region_alpha(gp, px, py);
+    if (static_cast<int>(al * 255.f + 0.5f) == 0) continue;
+    const unsigned src = io.load(p), v = val[g];
+    unsigned o = composite_u8(static_cast<uint8_t>(io.chan(src, 0)), static_cast<uint8_t>(v), al);
+    if (NCH > 1) o |= static_cast<unsigned>(composite_u8(static_cast<uint8_t>(io.chan(src, 1)),
+                                                         static_cast<uint8_t>(v >> 8), al)) << 8;
+    if (NCH > 2) o |= static_cast<unsigned>(composite_u8(static_cast<uint8_t>(io.chan(src, 2)),
+                                                         static_cast<uint8_t>(v >> 16), al)) << 16;
+    io.store_over(p, src, o);
+  }
+}
+
+__global__ void __launch_bounds__(kFlatThreads, 4) flat_up_kernel(FlatArgs k, int blk0) {
+  pdl_wait();
+  pdl_launch_dependents();
+  const FlatBlock fb = k.blocks[blk0 + blockIdx.x];
+  const DevPlaneJob& j = k.jobs[fb.job];
+  const int unit = fb.first + static_cast<int>(threadIdx.x >> 5);
+  if (j.nch == 1) {
+    if (j.ug == 4) flat_up_group<1, 1, 4>(k, j, unit);
+    else flat_up_group<1, 1, 1>(k, j, unit);
+  } else if (j.nch == 2) {
+    if (!j.wordpx) flat_up_group<2, 0, 1>(k, j, unit);
+    else if (j.ug == 2) flat_up_group<2, 2, 2>(k, j, unit);
+    else flat_up_group<2, 2, 1>(k, j, unit);
+  } else {
+    if (j.up4) flat_up_group<3, 4, 1>(k, j, unit);
+    else flat_up_group<3, 0, 1>(k, j, unit);
+  }
+}
+
+
 // FACEMASK_CUDA_TRACE (profiling builds only): waits for the stream, then writes one CSV line per work item: its
 // queue index, kind, plane job and rows, the job's rect / grid / channels, the block and SM that ran it, and its
 // global-timer stamps in ns relative to the earliest ask of the launch (asked, waits over, done, steps s4-s7 of
@@ -1119,6 +1345,8 @@ struct Redactor::Impl {
   Variant fam_var[2];  // the default variant (256 threads, 2 blocks/SM) compiled for 1-/2-channel or 3-channel planes
   Variant phase_var[4];  // one launch per phase: [0] blur phases with row bands (dataflow: all blur kinds), [1] columns,
                          // [2] upsampling, [3] misc
+  int smem_optin = 0;  // shared memory per block with opt-in (the flat path's box passes)
+  int cc_major = 0;    // compute capability (programmatic dependent launch: 9+)
   bool init_ok = false;
   std::string init_error;
   Slot slots[2];
@@ -1179,6 +1407,11 @@ Redactor::Redactor() : impl_(new Impl) {
       e = cudaFuncSetAttribute(pfns[v], cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxShared);
     if (e == cudaSuccess) e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&m.phase_var[v].bps, pfns[v], 256, kSmemBytes);
   }
+  if (e == cudaSuccess) e = cudaDeviceGetAttribute(&m.smem_optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, m.device);
+  if (e == cudaSuccess) e = cudaDeviceGetAttribute(&m.cc_major, cudaDevAttrComputeCapabilityMajor, m.device);
+  if (e == cudaSuccess && m.smem_optin > 0)
+    e = cudaFuncSetAttribute(reinterpret_cast<const void*>(flat_box_kernel), cudaFuncAttributeMaxDynamicSharedMemorySize,
+                             m.smem_optin);
   for (Slot& sl : m.slots)
     if (e == cudaSuccess) e = cudaEventCreateWithFlags(&sl.done, cudaEventDisableTiming);
   if (e == cudaSuccess) e = cudaEventCreate(&m.t0);
@@ -1606,6 +1839,65 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
     return true;
   }
 
+  // ---- flat blur path: block tables of its three launches per wave ------------------------------------------------
+  // Tuning knob (benchmarks): FACEMASK_CUDA_FLAT=1 blurs by the flat path (kFlatDefault: the default without the
+  // knob), 0 by the work-item kernel. The item kernel also takes a batch where a plane's grid does not fit the box
+  // launch's shared memory, and under the item kernel's own launch knobs (SPLIT, PHASES, TRACE).
+  const char* flk = std::getenv("FACEMASK_CUDA_FLAT");
+  const char* trace_env = kTrace ? std::getenv("FACEMASK_CUDA_TRACE") : nullptr;
+  bool flat = blur && (flk ? std::strcmp(flk, "1") == 0 : kFlatDefault) && !split && !(trace_env && *trace_env) &&
+              !std::getenv("FACEMASK_CUDA_PHASES");
+  for (const DevPlaneJob& j : jobs)
+    if (flat && 2LL * flat_box_buf(j.nx, j.ny, j.cs) > m.smem_optin) flat = false;
+  struct FlatWave {
+    int dec0, ndec, box0, nbox, up0, nup;
+    int smem;
+  };
+  std::vector<FlatBlock> fblocks;
+  std::vector<FlatWave> fwaves;
+  if (flat) {
+    for (DevPlaneJob& j : jobs) {
+      const bool a4 = (reinterpret_cast<uintptr_t>(j.base) & 3u) == 0 && (j.pstride & 3) == 0;
+      j.ug = j.nch == 1 ? (a4 ? 4 : 1) : (j.nch == 2 && j.wordpx && a4 ? 2 : 1);
+    }
+    const int up_units = kFlatThreads / 32;
+    for (int w = 0; w < num_waves; ++w) {
+      FlatWave fw{};
+      std::vector<size_t> order;
+      for (size_t jid = 0; jid < jobs.size(); ++jid)
+        if (job_wave[jid] == w) order.push_back(jid);
+      // Largest cells first (their threads take longest), then largest grids first for the box passes.
+      std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+        return jobs[a].fx * jobs[a].fy > jobs[b].fx * jobs[b].fy;
+      });
+      fw.dec0 = static_cast<int>(fblocks.size());
+      for (size_t jid : order) {
+        const int cells = jobs[jid].nx * jobs[jid].ny;
+        for (int c = 0; c < cells; c += kFlatThreads) fblocks.push_back({static_cast<int>(jid), c});
+      }
+      fw.ndec = static_cast<int>(fblocks.size()) - fw.dec0;
+      std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+        return jobs[a].nx * jobs[a].ny > jobs[b].nx * jobs[b].ny;
+      });
+      fw.box0 = static_cast<int>(fblocks.size());
+      for (size_t jid : order) {
+        fblocks.push_back({static_cast<int>(jid), 0});
+        fw.smem = std::max(fw.smem, 2 * flat_box_buf(jobs[jid].nx, jobs[jid].ny, jobs[jid].cs));
+      }
+      fw.nbox = static_cast<int>(fblocks.size()) - fw.box0;
+      fw.up0 = static_cast<int>(fblocks.size());
+      for (size_t jid : order) {
+        const DevPlaneJob& j = jobs[jid];
+        const int units = j.h * flat_runs(j.x0, j.w, j.ug);
+        for (int u = 0; u < units; u += up_units) fblocks.push_back({static_cast<int>(jid), u});
+      }
+      fw.nup = static_cast<int>(fblocks.size()) - fw.up0;
+      fwaves.push_back(fw);
+    }
+    st.work_items = static_cast<int>(fblocks.size());
+    st.flat = true;
+  }
+
   // ---- one staging buffer -> one H2D copy -------------------------------------------------------------------------
   const size_t off_jobs = 0;
   const size_t off_plans = align16(off_jobs + jobs.size() * sizeof(DevPlaneJob));
@@ -1614,7 +1906,8 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   const size_t off_counters = align16(off_phases + phases.size() * sizeof(Phase));
   const size_t off_done = align16(off_counters + phases.size() * sizeof(int));
   const size_t off_masks = align16(off_done + jobs.size() * kSyncInts * sizeof(int));
-  const size_t total = align16(off_masks + mask_floats * sizeof(float));
+  const size_t off_flat = align16(off_masks + mask_floats * sizeof(float));
+  const size_t total = align16(off_flat + fblocks.size() * sizeof(FlatBlock));
   st.upload_bytes = total;
   st.scratch_bytes = static_cast<size_t>(scratch_bytes);
   m.cur ^= 1;
@@ -1637,6 +1930,7 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
     }
   }
   std::memcpy(hs + off_plans, plans.data(), plans.size() * sizeof(RegionPlan));
+  if (!fblocks.empty()) std::memcpy(hs + off_flat, fblocks.data(), fblocks.size() * sizeof(FlatBlock));
   std::memcpy(hs + off_items, items.data(), items.size() * sizeof(DevItem));
   std::memcpy(hs + off_phases, phases.data(), phases.size() * sizeof(Phase));
   std::memset(hs + off_counters, 0, phases.size() * sizeof(int));
@@ -1678,7 +1972,54 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   // phases of the launch (0: the launch alone), so phase times can be read as differences.
   if (const char* pl = std::getenv("FACEMASK_CUDA_PHASES")) nphases = std::max(0, std::min(nphases, std::atoi(pl)));
 
-  if (split) {
+  if (flat) {
+    FlatArgs fa;
+    fa.jobs = ka.jobs;
+    fa.plans = ka.plans;
+    fa.blocks = reinterpret_cast<const FlatBlock*>(sl.arena + off_flat);
+    fa.scratch = sl.scratch;
+    // Tuning knob (benchmarks): FACEMASK_CUDA_PDL=1 launches with programmatic dependent launch (sm_90+).
+    const char* pdk = std::getenv("FACEMASK_CUDA_PDL");
+    const bool pdl = m.cc_major >= 9 && pdk && std::strcmp(pdk, "1") == 0;
+    bool first_launch = true;
+    for (const FlatWave& fw : fwaves) {
+      const struct {
+        const void* fn;
+        int blk0, n, smem;
+        const char* what;
+      } ls[3] = {{reinterpret_cast<const void*>(flat_decimate_kernel), fw.dec0, fw.ndec, 0, "flat_decimate_kernel"},
+                 {reinterpret_cast<const void*>(flat_box_kernel), fw.box0, fw.nbox, fw.smem, "flat_box_kernel"},
+                 {reinterpret_cast<const void*>(flat_up_kernel), fw.up0, fw.nup, 0, "flat_up_kernel"}};
+      for (const auto& l : ls) {
+        if (l.n <= 0) continue;
+        int blk0 = l.blk0;
+        void* args[] = {&fa, &blk0};
+        if (pdl && !first_launch) {
+          cudaLaunchAttribute attr[1];
+          attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+          attr[0].val.programmaticStreamSerializationAllowed = 1;
+          cudaLaunchConfig_t cfg{};
+          cfg.gridDim = dim3(l.n);
+          cfg.blockDim = dim3(kFlatThreads);
+          cfg.dynamicSmemBytes = static_cast<size_t>(l.smem);
+          cfg.stream = stream;
+          cfg.attrs = attr;
+          cfg.numAttrs = 1;
+          e = cudaLaunchKernelExC(&cfg, l.fn, args);
+        } else {
+          e = cudaLaunchKernel(l.fn, dim3(l.n), dim3(kFlatThreads), args, static_cast<size_t>(l.smem), stream);
+        }
+        first_launch = false;
+        if (e != cudaSuccess) {
+          *error = cuda_msg(l.what, e);
+          cudaGetLastError();
+          sl.pending = cudaEventRecord(sl.done, stream) == cudaSuccess;
+          return false;
+        }
+        st.launches++;
+      }
+    }
+  } else if (split) {
     for (int ph = 0; ph < nphases; ++ph) {
       const int kind = items[static_cast<size_t>(phases[ph].begin)].kind;
       const Impl::Variant& pv = m.phase_var[kind == kRows ? 0 : (kind == kCols ? 1 : (kind == kUpsample ? 2 : 3))];
