@@ -5,7 +5,7 @@ measurements. Configurations run interleaved (the order reverses every repeat), 
 launches per format; prints per configuration the repeats' medians, their median, the work items of the launch and an
 output checksum per format (a knob that only re-cuts the work must keep the checksums of the default).
 
-  python3 scripts/bench_gpu_sweep.py                       (the built-in item-sizing sweep)
+  python3 scripts/bench_gpu_sweep.py                       (built in: flat blur path vs work-item kernel)
   python3 scripts/bench_gpu_sweep.py --configs '{"default": {}, "nofuse": {"FACEMASK_CUDA_NOFUSE": 1}}'
 """
 
@@ -17,21 +17,18 @@ import sys
 
 import numpy as np
 
-SWEEP = {
+SWEEP = {  # the flat blur path against the work-item kernel (docs/benchmarks.md round 9), with the best item sizing
     "default": {},
-    "greedy": {"FACEMASK_CUDA_GREEDY": 1},
-    "g_d1_u1.5": {"FACEMASK_CUDA_GREEDY": 1, "FACEMASK_CUDA_UPITEMS": 1.5},
-    "g_d1_u2": {"FACEMASK_CUDA_GREEDY": 1, "FACEMASK_CUDA_UPITEMS": 2},
-    "g_d0.75_u1.5": {"FACEMASK_CUDA_GREEDY": 1, "FACEMASK_CUDA_DECITEMS": 0.75, "FACEMASK_CUDA_UPITEMS": 1.5},
-    "g_d1.5_u1.5": {"FACEMASK_CUDA_GREEDY": 1, "FACEMASK_CUDA_DECITEMS": 1.5, "FACEMASK_CUDA_UPITEMS": 1.5},
-    "g_nofuse": {"FACEMASK_CUDA_GREEDY": 1, "FACEMASK_CUDA_NOFUSE": 1},
-    "up1.5": {"FACEMASK_CUDA_UPITEMS": 1.5},
+    "flat": {"FACEMASK_CUDA_FLAT": 1},
+    "flat_pdl": {"FACEMASK_CUDA_FLAT": 1, "FACEMASK_CUDA_PDL": 1},
+    "item": {"FACEMASK_CUDA_FLAT": 0},
+    "item_up1.5": {"FACEMASK_CUDA_FLAT": 0, "FACEMASK_CUDA_UPITEMS": 1.5},
 }
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--configs", help="JSON object: name -> {knob: value} (default: the item-sizing sweep)")
+    ap.add_argument("--configs", help="JSON object: name -> {knob: value} (default: flat path vs item kernel)")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--iters", type=int, default=50)
     args = ap.parse_args()
