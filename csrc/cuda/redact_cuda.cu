@@ -1079,7 +1079,7 @@ __device__ __forceinline__ void flat_up_group(const FlatArgs& k, const DevPlaneJ
   const int Y = j.y0 + r;
   // Vertical half of the bilinear sum (the item kernel's V rows): rows ia, ib of L with weights ay, wy.
   const int fy = j.fy, ly1 = j.lfy + 1, my = 2 * r + 1 - fy, i0 = my >> ly1;
-  const unsigned wy = static_cast<unsigned>(my - (i0 << ly1)), ay = 2u * fy - wy;
+  const unsigned wy = static_cast<unsigned>(my) & ((1u << ly1) - 1u), ay = 2u * fy - wy;  // my - 2 fy i0
   const int ny1 = j.ny - 1, nx1 = j.nx - 1, spe = j.sp / static_cast<int>(sizeof(E));
   const E* grid = reinterpret_cast<const E*>(k.scratch + j.s0);
   const E* La = grid + min(max(i0, 0), ny1) * spe;
@@ -1105,7 +1105,7 @@ __device__ __forceinline__ void flat_up_group(const FlatArgs& k, const DevPlaneJ
     if (cls[g] != 2) all_in = false;
     if (cls[g] == 0) continue;
     const int mx = 2 * x + 1 - fx, j0 = mx >> lx1;
-    const unsigned wx = static_cast<unsigned>(mx - (j0 << lx1)), ax = 2u * fx - wx;
+    const unsigned wx = static_cast<unsigned>(mx) & ((1u << lx1) - 1u), ax = 2u * fx - wx;  // mx - 2 fx j0
     const int ja = min(max(j0, 0), nx1), jb = min(max(j0 + 1, 0), nx1);
     const unsigned a0 = La[ja], b0 = Lb[ja], a1 = La[jb], b1 = Lb[jb];
     unsigned v = 0u;

@@ -1,0 +1,209 @@
+// CPU emulation of the CUDA flat blur path (csrc/cuda/redact_cuda.cu, FACEMASK_CUDA_FLAT=1) against the CPU core.
+// Built and run by tests/test_cuda_flat_emulation.py, which copies the flat path's device functions unchanged out of
+// redact_cuda.cu into flat_extract.inc (with the helpers they call) and compiles this file with ASan/UBSan. The
+// device functions are plain C++ apart from the CUDA qualifiers and a few intrinsics, shimmed below; the box passes
+// run as a one-thread block (every block loop strides by blockDim.x, so that is a valid block size). What this does
+// NOT cover: the GPU memory model, launch order and PDL, shared-memory limits - the GPU tests cover those.
+// emu_redact() repeats Redactor::redact's blur job setup by hand (test-only copy; keep it in step).
+// Usage: cuda_flat_emu [trials]; prints "<n> cases, <k> plane failures", exit 0 only when k == 0.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <type_traits>
+#include <vector>
+#include "core/formats.hpp"
+#include "core/redact.hpp"
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline
+#define __restrict__
+struct Dim3 { unsigned x = 0, y = 0, z = 0; };
+static Dim3 threadIdx, blockIdx, blockDim;
+static inline void __syncthreads() {}
+static inline unsigned __umulhi(unsigned a, unsigned b) {
+  return static_cast<unsigned>((static_cast<unsigned long long>(a) * b) >> 32);
+}
+template <typename T> static inline T __ldcg(const T* p) { return *p; }
+using std::max;
+using std::min;
+namespace facemask { namespace cuda { namespace {
+#include "flat_extract.inc"
+}  // namespace
+
+struct EmuResult { int waves = 0; };
+
+// Mirrors Redactor::redact's job setup for blur (by hand) and runs the three flat stages per wave on the CPU.
+bool emu_redact(const ImageView& fr, const std::vector<Region>& regions, const RedactParams& params) {
+  std::vector<RegionPlan> plans;
+  std::vector<int> wave;
+  for (const Region& r : regions) {
+    RegionPlan pl = plan_region(r, params, fr.width, fr.height);
+    if (pl.empty) continue;
+    int w = 0;
+    for (size_t q = 0; q < plans.size(); ++q) {
+      const RegionPlan& o = plans[q];
+      if (pl.x0 < o.x1 && o.x0 < pl.x1 && pl.y0 < o.y1 && o.y0 < pl.y1) w = std::max(w, wave[q] + 1);
+    }
+    plans.push_back(pl);
+    wave.push_back(w);
+  }
+  std::vector<DevPlaneJob> jobs;
+  std::vector<int> jw;
+  long long scratch_bytes = 0;
+  auto alloc = [&](long long n) { const long long o = scratch_bytes; scratch_bytes += (n + 127) & ~127LL; return o; };
+  const FormatInfo& fi = format_info(fr.format);
+  for (size_t pi = 0; pi < plans.size(); ++pi) {
+    const RegionPlan& pl = plans[pi];
+    for (int p = 0; p < fi.num_planes; ++p) {
+      const PlaneLayout& lay = fi.planes[p];
+      DevPlaneJob j{};
+      j.base = fr.data[p];
+      j.pstride = fr.stride[p];
+      j.plan = static_cast<int>(pi);
+      j.ps = lay.pixel_stride;
+      j.nch = lay.num_channels;
+      const unsigned ps_mask = static_cast<unsigned>(lay.pixel_stride) - 1u;
+      j.wordpx = (lay.pixel_stride == 4 || lay.pixel_stride == 2) &&
+                 (reinterpret_cast<uintptr_t>(fr.data[p]) & ps_mask) == 0 && (fr.stride[p] & ps_mask) == 0;
+      j.up4 = j.wordpx && lay.pixel_stride == 4 && lay.num_channels == 3;
+      for (int c = 0; c < 3; ++c) j.off[c] = c < lay.num_channels ? lay.offset[c] : 0;
+      j.sx = lay.sub_x;
+      j.sy = lay.sub_y;
+      cov_thresholds(pl, &j);
+      const int pw = plane_width(fi, p, fr.width), ph = plane_height(fi, p, fr.height);
+      const int px0 = pl.x0 / j.sx, py0 = pl.y0 / j.sy;
+      const int px1 = std::min((pl.x1 + j.sx - 1) / j.sx, pw), py1 = std::min((pl.y1 + j.sy - 1) / j.sy, ph);
+      if (px1 <= px0 || py1 <= py0) continue;
+      j.x0 = px0; j.y0 = py0; j.w = px1 - px0; j.h = py1 - py0;
+      const BlurAxis ax = plane_blur(pl, j.sx), ay = plane_blur(pl, j.sy);
+      j.fx = ax.factor; j.lfx = ax.log2_factor; j.rx = ax.radius;
+      j.fy = ay.factor; j.lfy = ay.log2_factor; j.ry = ay.radius;
+      j.mx = magic_for(j.rx); j.my = magic_for(j.ry);
+      j.nx = (j.w + j.fx - 1) >> j.lfx; j.ny = (j.h + j.fy - 1) >> j.lfy;
+      j.cs = j.nch == 3 ? 4 : j.nch;
+      j.sp = pad4(j.nx * j.cs);
+      j.s0 = alloc(static_cast<long long>(j.ny) * j.sp);
+      j.s1 = alloc(static_cast<long long>(j.ny) * j.sp);
+      const bool a4 = (reinterpret_cast<uintptr_t>(j.base) & 3u) == 0 && (j.pstride & 3) == 0;
+      j.ug = j.nch == 1 ? (a4 ? 4 : 1) : (j.nch == 2 && j.wordpx && a4 ? 2 : 1);
+      jobs.push_back(j);
+      jw.push_back(wave[pi]);
+    }
+  }
+  std::vector<uint8_t> scratch(static_cast<size_t>(scratch_bytes) + 64, 0xcd);
+  FlatArgs k;
+  k.jobs = jobs.data();
+  k.plans = plans.data();
+  k.scratch = scratch.data();
+  int nw = 0;
+  for (int w : jw) nw = std::max(nw, w + 1);
+  std::vector<uint8_t> smem(256 * 1024);
+  for (int w = 0; w < nw; ++w) {
+    for (size_t q = 0; q < jobs.size(); ++q) {
+      if (jw[q] != w) continue;
+      const DevPlaneJob& j = jobs[q];
+      for (int c = 0; c < j.nx * j.ny; ++c) {
+        if (j.nch == 1) flat_decimate_cell<1, 1>(k, j, c);
+        else if (j.nch == 2) j.wordpx ? flat_decimate_cell<2, 2>(k, j, c) : flat_decimate_cell<2, 0>(k, j, c);
+        else j.wordpx ? flat_decimate_cell<3, 4>(k, j, c) : flat_decimate_cell<3, 0>(k, j, c);
+      }
+    }
+    blockDim.x = 1;
+    threadIdx.x = 0;
+    for (size_t q = 0; q < jobs.size(); ++q) {
+      if (jw[q] != w) continue;
+      const DevPlaneJob& j = jobs[q];
+      if (2 * flat_box_buf(j.nx, j.ny, j.cs) > static_cast<int>(smem.size())) { std::printf("smem\n"); return false; }
+      if (j.cs == 1) flat_box_plane<uint8_t>(k, j, smem.data());
+      else if (j.cs == 2) flat_box_plane<uint16_t>(k, j, smem.data());
+      else flat_box_plane<unsigned>(k, j, smem.data());
+    }
+    blockDim.x = 256;
+    for (size_t q = 0; q < jobs.size(); ++q) {
+      if (jw[q] != w) continue;
+      const DevPlaneJob& j = jobs[q];
+      const int units = j.h * flat_runs(j.x0, j.w, j.ug);
+      for (int first = 0; first < units; first += 8)
+        for (unsigned t = 0; t < 256; ++t) {
+          threadIdx.x = t;
+          const int unit = first + static_cast<int>(t >> 5);
+          if (j.nch == 1) {
+            if (j.ug == 4) flat_up_group<1, 1, 4>(k, j, unit);
+            else flat_up_group<1, 1, 1>(k, j, unit);
+          }
+          else if (j.nch == 2) {
+            if (!j.wordpx) flat_up_group<2, 0, 1>(k, j, unit);
+            else if (j.ug == 2) flat_up_group<2, 2, 2>(k, j, unit);
+            else flat_up_group<2, 2, 1>(k, j, unit);
+          } else { if (j.up4) flat_up_group<3, 4, 1>(k, j, unit); else flat_up_group<3, 0, 1>(k, j, unit); }
+        }
+    }
+  }
+  return true;
+}
+}}  // namespace facemask::cuda
+
+using namespace facemask;
+int main(int argc, char** argv) {
+  const int ntrials = argc > 1 ? std::atoi(argv[1]) : 200;
+  std::mt19937 rng(7);
+  const char* names[] = {"NV12", "NV21", "I420", "YV12", "GRAY8", "RGBA", "ARGB", "BGRx", "xBGR", "RGB", "BGR"};
+  int fails = 0, cases = 0;
+  for (int trial = 0; trial < ntrials; ++trial) {
+    const char* nm = names[trial % 11];
+    PixelFormat pf;
+    if (!format_from_name(nm, &pf)) { std::printf("fmt %s?\n", nm); return 2; }
+    const FormatInfo& fi = format_info(pf);
+    const int W = 318 + 2 * static_cast<int>(rng() % 40), H = 178 + 2 * static_cast<int>(rng() % 30);
+    const int pad = (trial / 11) % 3 == 1 ? 1 + static_cast<int>(rng() % 5) : ((trial / 11) % 3 == 2 ? 16 : 0);
+    std::vector<std::vector<uint8_t>> buf(fi.num_planes), ref(fi.num_planes);
+    ImageView a, b;
+    a.format = b.format = pf; a.width = b.width = W; a.height = b.height = H;
+    for (int p = 0; p < fi.num_planes; ++p) {
+      const int pw = plane_width(fi, p, W), ph = plane_height(fi, p, H), ps = fi.planes[p].pixel_stride;
+      const int stride = pw * ps + pad;
+      buf[p].resize(static_cast<size_t>(stride) * ph + 8);
+      for (auto& v : buf[p]) v = static_cast<uint8_t>(rng());
+      ref[p] = buf[p];
+      a.data[p] = buf[p].data(); b.data[p] = ref[p].data();
+      a.stride[p] = b.stride[p] = stride;
+    }
+    std::vector<Region> regs;
+    std::vector<std::vector<float>> masks;
+    masks.reserve(16);
+    const int nreg = 3 + static_cast<int>(rng() % 6);
+    for (int r = 0; r < nreg; ++r) {
+      Region g;
+      const float s = 8.f + static_cast<float>(rng() % 200);
+      const float x = -30.f + static_cast<float>(rng() % (W + 20)) + (rng() % 10) * 0.1f;
+      const float y = -30.f + static_cast<float>(rng() % (H + 20)) + (rng() % 10) * 0.1f;
+      g.det.x1 = x; g.det.y1 = y; g.det.x2 = x + s * (0.7f + (rng() % 6) * 0.1f); g.det.y2 = y + s;
+      if (rng() % 5 == 0) {
+        masks.emplace_back(9 * 7);
+        for (auto& v : masks.back()) v = static_cast<float>(rng() % 1000) / 1000.f;
+        g.mask = masks.back().data(); g.mask_w = 9; g.mask_h = 7;
+      }
+      regs.push_back(g);
+    }
+    RedactParams prm;
+    prm.mode = RedactMode::kBlur;
+    prm.shape = (trial % 3 == 0) ? RedactShape::kBox : RedactShape::kOval;
+    prm.strength = (trial % 4 == 0) ? 3.5f : ((trial % 4 == 1) ? 0.4f : 1.f);
+    std::string err;
+    if (!redact(b, regs, prm, &err)) { std::printf("core: %s\n", err.c_str()); return 2; }
+    if (!cuda::emu_redact(a, regs, prm)) return 2;
+    ++cases;
+    for (int p = 0; p < fi.num_planes; ++p) {
+      size_t diff = 0;
+      for (size_t i = 0; i < buf[p].size(); ++i) diff += buf[p][i] != ref[p][i];
+      if (diff) { ++fails; std::printf("%s %dx%d pad %d plane %d: %zu bytes differ\n", nm, W, H, pad, p, diff); }
+    }
+  }
+  std::printf("%d cases, %d plane failures\n", cases, fails);
+  return fails ? 1 : 0;
+}
