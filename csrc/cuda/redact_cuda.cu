@@ -1225,6 +1225,62 @@ void cov_thresholds(const RegionPlan& pl, DevPlaneJob* j) {
   j->qout2 = static_cast<float>(qout * qout);
 }
 
+// A plane job's layout, access paths, coverage classes and rect for plane p of frame fr under plan `plan` (index
+// plan_index), and with `blur` its decimation, box radii and grid; the caller adds fill values, scratch offsets and
+// the tuning knobs. False: the rect is empty on this plane.
+bool plane_job(const RegionPlan& pl, int plan_index, const ImageView& fr, int p, bool blur, DevPlaneJob* out) {
+  const FormatInfo& fi = format_info(fr.format);
+  const PlaneLayout& lay = fi.planes[p];
+  DevPlaneJob& j = *out;
+  j.base = fr.data[p];
+  j.pstride = fr.stride[p];
+  j.plan = plan_index;
+  j.ps = lay.pixel_stride;
+  j.nch = lay.num_channels;
+  const unsigned ps_mask = static_cast<unsigned>(lay.pixel_stride) - 1u;
+  j.wordpx = (lay.pixel_stride == 4 || lay.pixel_stride == 2) &&
+             (reinterpret_cast<uintptr_t>(fr.data[p]) & ps_mask) == 0 && (fr.stride[p] & ps_mask) == 0;
+  j.up4 = j.wordpx && lay.pixel_stride == 4 && lay.num_channels == 3;
+  for (int c = 0; c < 3; ++c) j.off[c] = c < lay.num_channels ? lay.offset[c] : 0;
+  j.sx = lay.sub_x;
+  j.sy = lay.sub_y;
+  cov_thresholds(pl, &j);
+  const int pw = plane_width(fi, p, fr.width), ph = plane_height(fi, p, fr.height);
+  const int px0 = pl.x0 / j.sx, py0 = pl.y0 / j.sy;
+  const int px1 = std::min((pl.x1 + j.sx - 1) / j.sx, pw), py1 = std::min((pl.y1 + j.sy - 1) / j.sy, ph);
+  if (px1 <= px0 || py1 <= py0) return false;
+  j.x0 = px0;
+  j.y0 = py0;
+  j.w = px1 - px0;
+  j.h = py1 - py0;
+  if (!blur) return true;
+  const BlurAxis ax = plane_blur(pl, j.sx), ay = plane_blur(pl, j.sy);
+  j.fx = ax.factor;
+  j.lfx = ax.log2_factor;
+  j.rx = ax.radius;
+  j.fy = ay.factor;
+  j.lfy = ay.log2_factor;
+  j.ry = ay.radius;
+  j.mx = magic_for(j.rx);
+  j.my = magic_for(j.ry);
+  j.nx = (j.w + j.fx - 1) >> j.lfx;
+  j.ny = (j.h + j.fy - 1) >> j.lfy;
+  j.cs = j.nch == 3 ? 4 : j.nch;
+  j.sp = pad4(j.nx * j.cs);
+  j.pairpx = lay.pixel_stride == 1 && j.fx >= 2 && (j.x0 & 1) == 0 &&
+             (reinterpret_cast<uintptr_t>(fr.data[p]) & 1u) == 0 && (fr.stride[p] & 1) == 0;
+  // Threads per cell: one per column (per column pair in pair mode), at most a warp.
+  j.lgx = std::min(j.lfx - (j.pairpx ? 1 : 0), 5);
+  j.gx = 1 << j.lgx;
+  return true;
+}
+
+// Flat path: pixels per upsampling thread (DevPlaneJob::ug): whole aligned 32-bit words of 1- or 2-byte pixels.
+int flat_group(const DevPlaneJob& j) {
+  const bool a4 = (reinterpret_cast<uintptr_t>(j.base) & 3u) == 0 && (j.pstride & 3) == 0;
+  return j.nch == 1 ? (a4 ? 4 : 1) : (j.nch == 2 && j.wordpx && a4 ? 2 : 1);
+}
+
 std::string cuda_msg(const char* what, cudaError_t e) {
   return std::string(what) + ": " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")";
 }
@@ -1580,52 +1636,14 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
     for (int p = 0; p < fi.num_planes; ++p) {
       const PlaneLayout& lay = fi.planes[p];
       DevPlaneJob j{};
-      j.base = fr.data[p];
-      j.pstride = fr.stride[p];
-      j.plan = static_cast<int>(pi);
-      j.ps = lay.pixel_stride;
-      j.nch = lay.num_channels;
-      const unsigned ps_mask = static_cast<unsigned>(lay.pixel_stride) - 1u;
-      j.wordpx = (lay.pixel_stride == 4 || lay.pixel_stride == 2) &&
-                 (reinterpret_cast<uintptr_t>(fr.data[p]) & ps_mask) == 0 && (fr.stride[p] & ps_mask) == 0;
-      j.up4 = j.wordpx && lay.pixel_stride == 4 && lay.num_channels == 3 && !no_word4;
-      for (int c = 0; c < 3; ++c) {
-        j.off[c] = c < lay.num_channels ? lay.offset[c] : 0;
+      if (!plane_job(pl, static_cast<int>(pi), fr, p, blur, &j)) continue;
+      if (no_word4) j.up4 = 0;
+      if (no_classify) j.cf = 0;
+      for (int c = 0; c < 3; ++c)
         j.fill[c] = c < lay.num_channels ? fill_value(fi, lay.comp[c], params.fill_rgb[0], params.fill_rgb[1],
                                                       params.fill_rgb[2])
                                          : 0;
-      }
-      j.sx = lay.sub_x;
-      j.sy = lay.sub_y;
-      cov_thresholds(pl, &j);
-      if (no_classify) j.cf = 0;
-      const int pw = plane_width(fi, p, fr.width), ph = plane_height(fi, p, fr.height);
-      const int px0 = pl.x0 / j.sx, py0 = pl.y0 / j.sy;
-      const int px1 = std::min((pl.x1 + j.sx - 1) / j.sx, pw), py1 = std::min((pl.y1 + j.sy - 1) / j.sy, ph);
-      if (px1 <= px0 || py1 <= py0) continue;
-      j.x0 = px0;
-      j.y0 = py0;
-      j.w = px1 - px0;
-      j.h = py1 - py0;
       if (blur) {
-        const BlurAxis ax = plane_blur(pl, j.sx), ay = plane_blur(pl, j.sy);
-        j.fx = ax.factor;
-        j.lfx = ax.log2_factor;
-        j.rx = ax.radius;
-        j.fy = ay.factor;
-        j.lfy = ay.log2_factor;
-        j.ry = ay.radius;
-        j.mx = magic_for(j.rx);
-        j.my = magic_for(j.ry);
-        j.nx = (j.w + j.fx - 1) >> j.lfx;
-        j.ny = (j.h + j.fy - 1) >> j.lfy;
-        j.cs = j.nch == 3 ? 4 : j.nch;
-        j.sp = pad4(j.nx * j.cs);
-        j.pairpx = lay.pixel_stride == 1 && j.fx >= 2 && (j.x0 & 1) == 0 &&
-                   (reinterpret_cast<uintptr_t>(fr.data[p]) & 1u) == 0 && (fr.stride[p] & 1) == 0;
-        // Threads per cell: one per column (per column pair in pair mode), at most a warp.
-        j.lgx = std::min(j.lfx - (j.pairpx ? 1 : 0), 5);
-        j.gx = 1 << j.lgx;
         j.s0 = scratch_alloc(static_cast<long long>(j.ny) * j.sp);
         j.s1 = scratch_alloc(static_cast<long long>(j.ny) * j.sp);
         // Bands of one grid row / column must fit in shared memory (two buffers of length x 4 lane bytes).
@@ -1856,10 +1874,7 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   std::vector<FlatBlock> fblocks;
   std::vector<FlatWave> fwaves;
   if (flat) {
-    for (DevPlaneJob& j : jobs) {
-      const bool a4 = (reinterpret_cast<uintptr_t>(j.base) & 3u) == 0 && (j.pstride & 3) == 0;
-      j.ug = j.nch == 1 ? (a4 ? 4 : 1) : (j.nch == 2 && j.wordpx && a4 ? 2 : 1);
-    }
+    for (DevPlaneJob& j : jobs) j.ug = flat_group(j);
     const int up_units = kFlatThreads / 32;
     for (int w = 0; w < num_waves; ++w) {
       FlatWave fw{};

@@ -4,7 +4,7 @@
 // device functions are plain C++ apart from the CUDA qualifiers and a few intrinsics, shimmed below; the box passes
 // run as a one-thread block (every block loop strides by blockDim.x, so that is a valid block size). What this does
 // NOT cover: the GPU memory model, launch order and PDL, shared-memory limits - the GPU tests cover those.
-// emu_redact() repeats Redactor::redact's blur job setup by hand (test-only copy; keep it in step).
+// emu_redact() builds the plane jobs with redact_cuda.cu's own plane_job() / flat_group() (copied out too).
 // Usage: cuda_flat_emu [trials]; prints "<n> cases, <k> plane failures", exit 0 only when k == 0.
 #include <algorithm>
 #include <cmath>
@@ -37,7 +37,7 @@ namespace facemask { namespace cuda { namespace {
 
 struct EmuResult { int waves = 0; };
 
-// Mirrors Redactor::redact's job setup for blur (by hand) and runs the three flat stages per wave on the CPU.
+// Redactor::redact's blur job setup (plane_job, scratch offsets, flat_group) and the three flat stages per wave.
 bool emu_redact(const ImageView& fr, const std::vector<Region>& regions, const RedactParams& params) {
   std::vector<RegionPlan> plans;
   std::vector<int> wave;
@@ -58,39 +58,12 @@ bool emu_redact(const ImageView& fr, const std::vector<Region>& regions, const R
   auto alloc = [&](long long n) { const long long o = scratch_bytes; scratch_bytes += (n + 127) & ~127LL; return o; };
   const FormatInfo& fi = format_info(fr.format);
   for (size_t pi = 0; pi < plans.size(); ++pi) {
-    const RegionPlan& pl = plans[pi];
     for (int p = 0; p < fi.num_planes; ++p) {
-      const PlaneLayout& lay = fi.planes[p];
       DevPlaneJob j{};
-      j.base = fr.data[p];
-      j.pstride = fr.stride[p];
-      j.plan = static_cast<int>(pi);
-      j.ps = lay.pixel_stride;
-      j.nch = lay.num_channels;
-      const unsigned ps_mask = static_cast<unsigned>(lay.pixel_stride) - 1u;
-      j.wordpx = (lay.pixel_stride == 4 || lay.pixel_stride == 2) &&
-                 (reinterpret_cast<uintptr_t>(fr.data[p]) & ps_mask) == 0 && (fr.stride[p] & ps_mask) == 0;
-      j.up4 = j.wordpx && lay.pixel_stride == 4 && lay.num_channels == 3;
-      for (int c = 0; c < 3; ++c) j.off[c] = c < lay.num_channels ? lay.offset[c] : 0;
-      j.sx = lay.sub_x;
-      j.sy = lay.sub_y;
-      cov_thresholds(pl, &j);
-      const int pw = plane_width(fi, p, fr.width), ph = plane_height(fi, p, fr.height);
-      const int px0 = pl.x0 / j.sx, py0 = pl.y0 / j.sy;
-      const int px1 = std::min((pl.x1 + j.sx - 1) / j.sx, pw), py1 = std::min((pl.y1 + j.sy - 1) / j.sy, ph);
-      if (px1 <= px0 || py1 <= py0) continue;
-      j.x0 = px0; j.y0 = py0; j.w = px1 - px0; j.h = py1 - py0;
-      const BlurAxis ax = plane_blur(pl, j.sx), ay = plane_blur(pl, j.sy);
-      j.fx = ax.factor; j.lfx = ax.log2_factor; j.rx = ax.radius;
-      j.fy = ay.factor; j.lfy = ay.log2_factor; j.ry = ay.radius;
-      j.mx = magic_for(j.rx); j.my = magic_for(j.ry);
-      j.nx = (j.w + j.fx - 1) >> j.lfx; j.ny = (j.h + j.fy - 1) >> j.lfy;
-      j.cs = j.nch == 3 ? 4 : j.nch;
-      j.sp = pad4(j.nx * j.cs);
+      if (!plane_job(plans[pi], static_cast<int>(pi), fr, p, true, &j)) continue;
       j.s0 = alloc(static_cast<long long>(j.ny) * j.sp);
       j.s1 = alloc(static_cast<long long>(j.ny) * j.sp);
-      const bool a4 = (reinterpret_cast<uintptr_t>(j.base) & 3u) == 0 && (j.pstride & 3) == 0;
-      j.ug = j.nch == 1 ? (a4 ? 4 : 1) : (j.nch == 2 && j.wordpx && a4 ? 2 : 1);
+      j.ug = flat_group(j);
       jobs.push_back(j);
       jw.push_back(wave[pi]);
     }
