@@ -1613,6 +1613,7 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
     return o;
   };
   long long dec_pixels = 0;  // pixels read by the decimation over the batch (upsampling item sizing)
+  std::string item_error;    // a plane the work-item kernel cannot blur (the flat path may)
   // Row-band (phase A) items of 1- and 2-channel planes are sized by cost = pixels read + cell_cost x grid cells:
   // a cell (decimation unit, its share of the 3 box passes and of the fused vertical passes) costs as much as many
   // pixels. Per-item timestamps on H100 (bench workload, items sized by pixels): 4.3 us per 1000 cells vs 0.12 us per
@@ -1646,13 +1647,12 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
       if (blur) {
         j.s0 = scratch_alloc(static_cast<long long>(j.ny) * j.sp);
         j.s1 = scratch_alloc(static_cast<long long>(j.ny) * j.sp);
-        // Bands of one grid row / column must fit in shared memory (two buffers of length x 4 lane bytes).
-        if (2 * ((j.nx * 4 + 15) & ~15) > kSmemBytes || 2 * ((j.ny * 4 + 15) & ~15) > kSmemBytes) {
-          *error = "region rect " + std::to_string(j.w) + "x" + std::to_string(j.h) +
-                   " gives a blur grid too large for the CUDA kernel's shared memory (max " +
-                   std::to_string(kSmemBytes / 8) + " cells per side)";
-          return false;
-        }
+        // Item kernel: bands of one grid row / column must fit in shared memory (two buffers of length x 4 lane
+        // bytes). The flat path has no such limit (its box launch needs the whole grid in opt-in shared memory).
+        if (item_error.empty() && (2 * ((j.nx * 4 + 15) & ~15) > kSmemBytes || 2 * ((j.ny * 4 + 15) & ~15) > kSmemBytes))
+          item_error = "region rect " + std::to_string(j.w) + "x" + std::to_string(j.h) +
+                       " gives a blur grid too large for the CUDA kernel's shared memory (max " +
+                       std::to_string(kSmemBytes / 8) + " cells per side)";
         dec_pixels += static_cast<long long>(j.ny) * j.fy * j.w;
         dec_cost += static_cast<double>(j.ny) * row_cost_of(j);
       } else if (params.mode == RedactMode::kPixelate) {
@@ -1665,7 +1665,22 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
     }
   }
 
-  // ---- work items per phase ------------------------------------------------------------------------------------------
+  // ---- path: flat blur launches or the work-item kernel ----------------------------------------------------------
+  // Tuning knob (benchmarks): FACEMASK_CUDA_FLAT=1 blurs by the flat path (kFlatDefault: the default without the
+  // knob), 0 by the work-item kernel. The item kernel also takes a batch where a plane's grid does not fit the box
+  // launch's opt-in shared memory, and runs under its own launch knobs (SPLIT, PHASES, TRACE).
+  const char* flk = std::getenv("FACEMASK_CUDA_FLAT");
+  const char* trace_env = kTrace ? std::getenv("FACEMASK_CUDA_TRACE") : nullptr;
+  bool flat = blur && (flk ? std::strcmp(flk, "1") == 0 : kFlatDefault) && !split && !(trace_env && *trace_env) &&
+              !std::getenv("FACEMASK_CUDA_PHASES");
+  for (const DevPlaneJob& j : jobs)
+    if (flat && 2LL * flat_box_buf(j.nx, j.ny, j.cs) > m.smem_optin) flat = false;
+  if (!flat && !item_error.empty()) {
+    *error = item_error;
+    return false;
+  }
+
+  // ---- work items per phase (work-item kernel) --------------------------------------------------------------------
   // Blur: 3 phases per wave (A decimation + horizontal passes per band of grid rows, B vertical passes per band of
   // grid columns, C upsampling + composite per band of pixel rows); pixelate / fill: one. Empty phases are dropped.
   constexpr int kPhasesPerWave = 3;
@@ -1697,7 +1712,7 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   // in all, each plane's share chosen greedily (the plane with the most costly item gets one more) so the costliest
   // item is as small as that budget allows - no plane's rounding adds items beyond the budget.
   const char* gre = std::getenv("FACEMASK_CUDA_GREEDY");
-  const bool greedy = blur && gre && std::strcmp(gre, "1") == 0;
+  const bool greedy = blur && !flat && gre && std::strcmp(gre, "1") == 0;
   double dec_items_per_block = items_per_block;
   if (const char* db = std::getenv("FACEMASK_CUDA_DECITEMS")) dec_items_per_block = std::max(0.25, std::atof(db));
   std::vector<int> band_rows(jobs.size(), 0), up_count(jobs.size(), 0);
@@ -1751,7 +1766,7 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
       }
     }
   }
-  for (size_t jid = 0; jid < jobs.size(); ++jid) {
+  for (size_t jid = 0; jid < (flat ? 0 : jobs.size()); ++jid) {
     const DevPlaneJob j = jobs[jid];
     const int id = static_cast<int>(jid), base = job_wave[jid] * kPhasesPerWave;
     if (blur) {
@@ -1852,21 +1867,8 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
     max_phase_items = std::max(max_phase_items, ph.end - ph.begin);
   }
   st.work_items = static_cast<int>(items.size());
-  if (phases.empty()) {
-    if (stats) *stats = st;
-    return true;
-  }
 
   // ---- flat blur path: block tables of its three launches per wave ------------------------------------------------
-  // Tuning knob (benchmarks): FACEMASK_CUDA_FLAT=1 blurs by the flat path (kFlatDefault: the default without the
-  // knob), 0 by the work-item kernel. The item kernel also takes a batch where a plane's grid does not fit the box
-  // launch's shared memory, and under the item kernel's own launch knobs (SPLIT, PHASES, TRACE).
-  const char* flk = std::getenv("FACEMASK_CUDA_FLAT");
-  const char* trace_env = kTrace ? std::getenv("FACEMASK_CUDA_TRACE") : nullptr;
-  bool flat = blur && (flk ? std::strcmp(flk, "1") == 0 : kFlatDefault) && !split && !(trace_env && *trace_env) &&
-              !std::getenv("FACEMASK_CUDA_PHASES");
-  for (const DevPlaneJob& j : jobs)
-    if (flat && 2LL * flat_box_buf(j.nx, j.ny, j.cs) > m.smem_optin) flat = false;
   struct FlatWave {
     int dec0, ndec, box0, nbox, up0, nup;
     int smem;
@@ -1912,6 +1914,10 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
     st.work_items = static_cast<int>(fblocks.size());
     st.flat = true;
   }
+  if (phases.empty() && fblocks.empty()) {
+    if (stats) *stats = st;
+    return true;
+  }
 
   // ---- one staging buffer -> one H2D copy -------------------------------------------------------------------------
   const size_t off_jobs = 0;
@@ -1946,8 +1952,8 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   }
   std::memcpy(hs + off_plans, plans.data(), plans.size() * sizeof(RegionPlan));
   if (!fblocks.empty()) std::memcpy(hs + off_flat, fblocks.data(), fblocks.size() * sizeof(FlatBlock));
-  std::memcpy(hs + off_items, items.data(), items.size() * sizeof(DevItem));
-  std::memcpy(hs + off_phases, phases.data(), phases.size() * sizeof(Phase));
+  if (!items.empty()) std::memcpy(hs + off_items, items.data(), items.size() * sizeof(DevItem));
+  if (!phases.empty()) std::memcpy(hs + off_phases, phases.data(), phases.size() * sizeof(Phase));
   std::memset(hs + off_counters, 0, phases.size() * sizeof(int));
   std::memset(hs + off_done, 0, jobs.size() * kSyncInts * sizeof(int));
 
