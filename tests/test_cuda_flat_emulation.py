@@ -25,10 +25,11 @@ PIECES = [
     ("struct DevPlaneJob {", "struct DevItem {"),
     ("__host__ __device__ __forceinline__ int pad4", "\n"),
     ("// 0: a8 == 0 for sure", "// ---- phase B"),  # cov_class, magic_for, pixel_ptr, box passes, copy2d
+    ("constexpr double kSpanMargin", "// Pixel access of the upsampling phase"),  # row_spans
     ("template <int NCH, int PS>\nstruct PixIO", "template <int NCH, int PS>\n__device__ void run_upsample_t"),
     ("struct FlatBlock {", "__global__ void __launch_bounds__(kFlatThreads, 4) flat_decimate_kernel"),
-    ("// Shared memory of a plane's box passes", "__global__ void __launch_bounds__(kFlatThreads, 1) flat_box_kernel"),
-    ("// Row runs per plane-rect row", "__global__ void __launch_bounds__(kFlatThreads, 4) flat_up_kernel"),
+    ("// Shared memory of a plane's box passes", "constexpr int kFlatBoxThreadsMax"),
+    ("// Upsampling of one plane-rect row per warp", "__global__ void __launch_bounds__(kFlatThreads, 4) flat_up_kernel"),
     ("void cov_thresholds(", "std::string cuda_msg"),
 ]
 

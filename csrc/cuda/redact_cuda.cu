@@ -947,12 +947,12 @@ size_t align16(size_t n) { return (n + 15) & ~static_cast<size_t>(15); }
 // waits and no item descriptors: every thread's work follows from its block's entry in a block table.
 //   1. flat_decimate_kernel: one thread per grid cell (fx x fy pixels, edge pixels repeated) -> L0 in scratch s1;
 //   2. flat_box_kernel: one block per plane: 3 horizontal + 3 vertical box passes in shared memory -> L in s0;
-//   3. flat_up_kernel: one warp per run of 32 threads x ug pixels of a plane-rect row: bilinear sample of L,
-//      coverage (cov_class() / the core's alpha), composite; sure-inside aligned groups of 4 bytes in one store.
+//   3. flat_up_kernel: one warp per plane-rect row: the row's coverage spans (as the item kernel), the sure-inside
+//      span as bilinear samples of L (aligned groups of 4 bytes in one store), then the feather ramp's pixels.
 // Same integer and float arithmetic as the item kernel (and the core): the decimation sum, the box pass, the
 // bilinear sum and the coverage are the same expressions, so the bytes are the same (tested).
 struct FlatBlock {
-  int job, first;  // plane job, its first cell (decimation: thread = cell) or row run (upsampling: warp = run)
+  int job, first;  // plane job, its first cell (decimation: thread = cell) or rect row (upsampling: warp = row)
 };
 
 struct FlatArgs {
@@ -1052,7 +1052,8 @@ __device__ __forceinline__ void flat_box_plane(const FlatArgs& k, const DevPlane
   copy2d<E>(reinterpret_cast<E*>(k.scratch + j.s0), spe, 1, reinterpret_cast<const E*>(B), LpR / CS, 1, ny, nx);
 }
 
-__global__ void __launch_bounds__(kFlatThreads, 1) flat_box_kernel(FlatArgs k, int blk0) {
+constexpr int kFlatBoxThreadsMax = 1024;  // the box launch's block size: kFlatThreads or FACEMASK_CUDA_BOXT
+__global__ void __launch_bounds__(kFlatBoxThreadsMax, 1) flat_box_kernel(FlatArgs k, int blk0) {
   extern __shared__ __align__(16) uint8_t smem[];
   pdl_wait();
   pdl_launch_dependents();
@@ -1062,48 +1063,22 @@ __global__ void __launch_bounds__(kFlatThreads, 1) flat_box_kernel(FlatArgs k, i
   else flat_box_plane<unsigned>(k, j, smem);
 }
 
-// Row runs per plane-rect row of the upsampling: groups of G pixels start at plane columns that are multiples of G.
-__host__ __device__ __forceinline__ int flat_runs(int x0, int w, int G) {
-  const int xa = x0 / G * G;
-  return (x0 + w - xa + 32 * G - 1) / (32 * G);
-}
-
-template <int NCH, int PS, int G>
-__device__ __forceinline__ void flat_up_group(const FlatArgs& k, const DevPlaneJob& j, int unit) {
+// Upsampling of one plane-rect row per warp (flat_up_kernel), the item kernel's row order without its shared memory:
+//   1. the row's spans (row_spans(), computed by every lane alike): [lo_o, hi_o) may be covered, [lo_i, hi_i) is sure
+//      inside (out = the blurred value, the source is not loaded), the rest of [lo_o, hi_o) is the feather ramp;
+//   2. the sure-inside span in aligned groups of G pixels per lane (a group wholly inside: one 32-bit store);
+//   3. the ramp pixels of both sides as one index range, kP per lane with their source loads in flight together, so
+//      all lanes run the coverage alpha on ramp pixels (no lane idles through it for an inside pixel).
+// The value is the item kernel's bilinear sum read straight from L: rows ia, ib (weights ay, wy) of the row, columns
+// ja, jb (weights ax, wx) of the pixel; (V(ja) ax + V(jb) wx + 2 fx fy) >> (lg fx + lg fy + 2).
+template <int NCH>
+struct FlatSampler {
   using E = typename std::conditional<NCH == 1, uint8_t, typename std::conditional<NCH == 2, uint16_t, unsigned>::type>::type;
-  const int nruns = flat_runs(j.x0, j.w, G);
-  const int r = unit / nruns, run = unit - r * nruns;
-  if (r >= j.h) return;
-  const int X = j.x0 / G * G + (run * 32 + static_cast<int>(threadIdx.x & 31)) * G;  // plane column of pixel 0
-  if (X >= j.x0 + j.w) return;
-  const int Y = j.y0 + r;
-  // Vertical half of the bilinear sum (the item kernel's V rows): rows ia, ib of L with weights ay, wy.
-  const int fy = j.fy, ly1 = j.lfy + 1, my = 2 * r + 1 - fy, i0 = my >> ly1;
-  const unsigned wy = static_cast<unsigned>(my) & ((1u << ly1) - 1u), ay = 2u * fy - wy;  // my - 2 fy i0
-  const int ny1 = j.ny - 1, nx1 = j.nx - 1, spe = j.sp / static_cast<int>(sizeof(E));
-  const E* grid = reinterpret_cast<const E*>(k.scratch + j.s0);
-  const E* La = grid + min(max(i0, 0), ny1) * spe;
-  const E* Lb = grid + min(max(i0 + 1, 0), ny1) * spe;
-  const int fx = j.fx, lx1 = j.lfx + 1, shift = j.lfx + j.lfy + 2;
-  const unsigned rnd = 2u * fx * fy;
-  const float py = (Y + 0.5f) * j.sy;
-  const PixIO<NCH, PS> io(j);
-  uint8_t* rowp = j.base + static_cast<long long>(Y) * j.pstride;
-  unsigned val[G];
-  int cls[G];
-  bool all_in = true;
-#pragma unroll
-  for (int g = 0; g < G; ++g) {
-    const int x = X + g - j.x0;
-    cls[g] = 0;
-    val[g] = 0u;
-    if (x < 0 || x >= j.w) {
-      all_in = false;
-      continue;
-    }
-    cls[g] = cov_class(j, (X + g + 0.5f) * j.sx, py);
-    if (cls[g] != 2) all_in = false;
-    if (cls[g] == 0) continue;
+  const E* La;
+  const E* Lb;
+  unsigned ay, wy, rnd;
+  int fx, lx1, shift, nx1;
+  __device__ __forceinline__ unsigned operator()(int x) const {  // rect-local column x; channels packed
     const int mx = 2 * x + 1 - fx, j0 = mx >> lx1;
     const unsigned wx = static_cast<unsigned>(mx) & ((1u << lx1) - 1u), ax = 2u * fx - wx;  // mx - 2 fx j0
     const int ja = min(max(j0, 0), nx1), jb = min(max(j0 + 1, 0), nx1);
@@ -1115,35 +1090,84 @@ __device__ __forceinline__ void flat_up_group(const FlatArgs& k, const DevPlaneJ
       const unsigned vb = ((a1 >> (8 * ch)) & 0xffu) * ay + ((b1 >> (8 * ch)) & 0xffu) * wy;
       v |= ((va * ax + vb * wx + rnd) >> shift) << (8 * ch);
     }
-    val[g] = v;
+    return v;
   }
-  if (G > 1 && all_in) {  // a whole aligned 32-bit word, every pixel sure inside: one store
-    unsigned w = 0u;
+};
+
+template <int NCH, int PS, int G>
+__device__ __forceinline__ void flat_up_row(const FlatArgs& k, const DevPlaneJob& jg, int r) {
+  const DevPlaneJob j = jg;  // register copy: pixel stores may alias the descriptor as far as the compiler knows
+  if (r >= j.h) return;
+  const int lane = static_cast<int>(threadIdx.x & 31), Y = j.y0 + r;
+  int sp[4];
+  row_spans(j, Y, sp);
+  const int lo_o = sp[0], lo_i = sp[1], hi_i = sp[2], hi_o = sp[3];
+  FlatSampler<NCH> S;
+  {
+    using E = typename FlatSampler<NCH>::E;
+    const int fy = j.fy, ly1 = j.lfy + 1, my = 2 * r + 1 - fy, i0 = my >> ly1;
+    S.wy = static_cast<unsigned>(my) & ((1u << ly1) - 1u);  // my - 2 fy i0
+    S.ay = 2u * fy - S.wy;
+    const int ny1 = j.ny - 1, spe = j.sp / static_cast<int>(sizeof(E));
+    const E* grid = reinterpret_cast<const E*>(k.scratch + j.s0);
+    S.La = grid + min(max(i0, 0), ny1) * spe;
+    S.Lb = grid + min(max(i0 + 1, 0), ny1) * spe;
+    S.fx = j.fx;
+    S.lx1 = j.lfx + 1;
+    S.shift = j.lfx + j.lfy + 2;
+    S.nx1 = j.nx - 1;
+    S.rnd = 2u * j.fx * fy;
+  }
+  const PixIO<NCH, PS> io(j);
+  const int step = PS > 0 ? PS : j.ps;
+  uint8_t* rowp = j.base + static_cast<long long>(Y) * j.pstride;  // plane row: plane columns
+  const int X0 = j.x0 + lo_i, X1 = j.x0 + hi_i;
+  for (int X = X0 / G * G + lane * G; X < X1; X += 32 * G) {
+    if (G > 1 && X >= X0 && X + G <= X1) {
+      unsigned w = 0u;
 #pragma unroll
-    for (int g = 0; g < G; ++g) w |= (PS == 1 ? val[g] : io.place(val[g])) << (32 / G * g);
-    *reinterpret_cast<unsigned*>(rowp + static_cast<long long>(X) * PS) = w;
-    return;
+      for (int g = 0; g < G; ++g) {
+        const unsigned v = S(X + g - j.x0);
+        w |= (PS == 1 ? v : io.place(v)) << (32 / G * g);
+      }
+      *reinterpret_cast<unsigned*>(rowp + static_cast<long long>(X) * PS) = w;
+    } else {
+#pragma unroll
+      for (int g = 0; g < G; ++g)
+        if (X + g >= X0 && X + g < X1) io.store(rowp + static_cast<long long>(X + g) * step, S(X + g - j.x0));
+    }
   }
+  const int nl = lo_i - lo_o, nramp = nl + (hi_o - hi_i);
+  if (nramp <= 0) return;
   const RegionPlan& gp = k.plans[j.plan];
   const bool soft = gp.kind == 1 && !ellipse_empty(gp.ellipse) && gp.feather_px > 0.f && std::isfinite(gp.feather_px);
+  const Ellipse el = gp.ellipse;
+  const float eca = gp.ca, esa = gp.sa, efp = gp.feather_px;
+  const float py = (Y + 0.5f) * j.sy;
+  constexpr int kP = 4;
+  for (int t0 = lane; t0 < nramp; t0 += 32 * kP) {
+    int xs[kP];
+    unsigned src[kP];
 #pragma unroll
-  for (int g = 0; g < G; ++g) {
-    if (cls[g] == 0) continue;
-    uint8_t* p = rowp + static_cast<long long>(X + g) * (PS > 0 ? PS : j.ps);
-    if (cls[g] == 2) {
-      io.store(p, val[g]);
-      continue;
+    for (int q = 0; q < kP; ++q) {
+      const int t = t0 + 32 * q;
+      xs[q] = t < nramp ? j.x0 + (t < nl ? lo_o + t : hi_i + (t - nl)) : -1;  // plane column
+      src[q] = xs[q] >= 0 ? io.load(rowp + static_cast<long long>(xs[q]) * step) : 0u;
     }
-    const float px = (X + g + 0.5f) * j.sx;
-    const float al = soft ? ellipse_alpha_soft(gp.ellipse, gp.ca, gp.sa, px, py, gp.feather_px) : region_alpha(gp, px, py);
-    if (static_cast<int>(al * 255.f + 0.5f) == 0) continue;
-    const unsigned src = io.load(p), v = val[g];
-    unsigned o = composite_u8(static_cast<uint8_t>(io.chan(src, 0)), static_cast<uint8_t>(v), al);
-    if (NCH > 1) o |= static_cast<unsigned>(composite_u8(static_cast<uint8_t>(io.chan(src, 1)),
-                                                         static_cast<uint8_t>(v >> 8), al)) << 8;
-    if (NCH > 2) o |= static_cast<unsigned>(composite_u8(static_cast<uint8_t>(io.chan(src, 2)),
-                                                         static_cast<uint8_t>(v >> 16), al)) << 16;
-    io.store_over(p, src, o);
+#pragma unroll
+    for (int q = 0; q < kP; ++q) {
+      if (xs[q] < 0) continue;
+      const float px = (xs[q] + 0.5f) * j.sx;
+      const float al = soft ? ellipse_alpha_soft(el, eca, esa, px, py, efp) : region_alpha(gp, px, py);
+      if (static_cast<int>(al * 255.f + 0.5f) == 0) continue;
+      const unsigned v = S(xs[q] - j.x0);
+      unsigned o = composite_u8(static_cast<uint8_t>(io.chan(src[q], 0)), static_cast<uint8_t>(v), al);
+      if (NCH > 1) o |= static_cast<unsigned>(composite_u8(static_cast<uint8_t>(io.chan(src[q], 1)),
+                                                           static_cast<uint8_t>(v >> 8), al)) << 8;
+      if (NCH > 2) o |= static_cast<unsigned>(composite_u8(static_cast<uint8_t>(io.chan(src[q], 2)),
+                                                           static_cast<uint8_t>(v >> 16), al)) << 16;
+      io.store_over(rowp + static_cast<long long>(xs[q]) * step, src[q], o);
+    }
   }
 }
 
@@ -1152,20 +1176,19 @@ __global__ void __launch_bounds__(kFlatThreads, 4) flat_up_kernel(FlatArgs k, in
   pdl_launch_dependents();
   const FlatBlock fb = k.blocks[blk0 + blockIdx.x];
   const DevPlaneJob& j = k.jobs[fb.job];
-  const int unit = fb.first + static_cast<int>(threadIdx.x >> 5);
+  const int r = fb.first + static_cast<int>(threadIdx.x >> 5);
   if (j.nch == 1) {
-    if (j.ug == 4) flat_up_group<1, 1, 4>(k, j, unit);
-    else flat_up_group<1, 1, 1>(k, j, unit);
+    if (j.ug == 4) flat_up_row<1, 1, 4>(k, j, r);
+    else flat_up_row<1, 1, 1>(k, j, r);
   } else if (j.nch == 2) {
-    if (!j.wordpx) flat_up_group<2, 0, 1>(k, j, unit);
-    else if (j.ug == 2) flat_up_group<2, 2, 2>(k, j, unit);
-    else flat_up_group<2, 2, 1>(k, j, unit);
+    if (!j.wordpx) flat_up_row<2, 0, 1>(k, j, r);
+    else if (j.ug == 2) flat_up_row<2, 2, 2>(k, j, r);
+    else flat_up_row<2, 2, 1>(k, j, r);
   } else {
-    if (j.up4) flat_up_group<3, 4, 1>(k, j, unit);
-    else flat_up_group<3, 0, 1>(k, j, unit);
+    if (j.up4) flat_up_row<3, 4, 1>(k, j, r);
+    else flat_up_row<3, 0, 1>(k, j, r);
   }
 }
-
 
 // FACEMASK_CUDA_TRACE (profiling builds only): waits for the stream, then writes one CSV line per work item: its
 // queue index, kind, plane job and rows, the job's rect / grid / channels, the block and SM that ran it, and its
@@ -1905,8 +1928,7 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
       fw.up0 = static_cast<int>(fblocks.size());
       for (size_t jid : order) {
         const DevPlaneJob& j = jobs[jid];
-        const int units = j.h * flat_runs(j.x0, j.w, j.ug);
-        for (int u = 0; u < units; u += up_units) fblocks.push_back({static_cast<int>(jid), u});
+        for (int u = 0; u < j.h; u += up_units) fblocks.push_back({static_cast<int>(jid), u});  // a warp per row
       }
       fw.nup = static_cast<int>(fblocks.size()) - fw.up0;
       fwaves.push_back(fw);
@@ -2002,15 +2024,21 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
     // Tuning knob (benchmarks): FACEMASK_CUDA_PDL=1 launches with programmatic dependent launch (sm_90+).
     const char* pdk = std::getenv("FACEMASK_CUDA_PDL");
     const bool pdl = m.cc_major >= 9 && pdk && std::strcmp(pdk, "1") == 0;
+    // Tuning knob (benchmarks): FACEMASK_CUDA_BOXT = threads per block of the box launch (32..1024, a multiple of 32;
+    // default kFlatThreads): more threads share a plane's box passes.
+    int box_threads = kFlatThreads;
+    if (const char* bt = std::getenv("FACEMASK_CUDA_BOXT"))
+      box_threads = std::min(kFlatBoxThreadsMax, std::max(32, std::atoi(bt) / 32 * 32));
     bool first_launch = true;
     for (const FlatWave& fw : fwaves) {
       const struct {
         const void* fn;
-        int blk0, n, smem;
+        int blk0, n, smem, threads;
         const char* what;
-      } ls[3] = {{reinterpret_cast<const void*>(flat_decimate_kernel), fw.dec0, fw.ndec, 0, "flat_decimate_kernel"},
-                 {reinterpret_cast<const void*>(flat_box_kernel), fw.box0, fw.nbox, fw.smem, "flat_box_kernel"},
-                 {reinterpret_cast<const void*>(flat_up_kernel), fw.up0, fw.nup, 0, "flat_up_kernel"}};
+      } ls[3] = {
+          {reinterpret_cast<const void*>(flat_decimate_kernel), fw.dec0, fw.ndec, 0, kFlatThreads, "flat_decimate_kernel"},
+          {reinterpret_cast<const void*>(flat_box_kernel), fw.box0, fw.nbox, fw.smem, box_threads, "flat_box_kernel"},
+          {reinterpret_cast<const void*>(flat_up_kernel), fw.up0, fw.nup, 0, kFlatThreads, "flat_up_kernel"}};
       for (const auto& l : ls) {
         if (l.n <= 0) continue;
         int blk0 = l.blk0;
@@ -2021,14 +2049,14 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
           attr[0].val.programmaticStreamSerializationAllowed = 1;
           cudaLaunchConfig_t cfg{};
           cfg.gridDim = dim3(l.n);
-          cfg.blockDim = dim3(kFlatThreads);
+          cfg.blockDim = dim3(l.threads);
           cfg.dynamicSmemBytes = static_cast<size_t>(l.smem);
           cfg.stream = stream;
           cfg.attrs = attr;
           cfg.numAttrs = 1;
           e = cudaLaunchKernelExC(&cfg, l.fn, args);
         } else {
-          e = cudaLaunchKernel(l.fn, dim3(l.n), dim3(kFlatThreads), args, static_cast<size_t>(l.smem), stream);
+          e = cudaLaunchKernel(l.fn, dim3(l.n), dim3(l.threads), args, static_cast<size_t>(l.smem), stream);
         }
         first_launch = false;
         if (e != cudaSuccess) {

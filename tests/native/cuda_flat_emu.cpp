@@ -100,20 +100,19 @@ bool emu_redact(const ImageView& fr, const std::vector<Region>& regions, const R
     for (size_t q = 0; q < jobs.size(); ++q) {
       if (jw[q] != w) continue;
       const DevPlaneJob& j = jobs[q];
-      const int units = j.h * flat_runs(j.x0, j.w, j.ug);
-      for (int first = 0; first < units; first += 8)
+      for (int first = 0; first < j.h; first += 8)  // a block of 8 warps, a warp per rect row
         for (unsigned t = 0; t < 256; ++t) {
           threadIdx.x = t;
-          const int unit = first + static_cast<int>(t >> 5);
+          const int r = first + static_cast<int>(t >> 5);
           if (j.nch == 1) {
-            if (j.ug == 4) flat_up_group<1, 1, 4>(k, j, unit);
-            else flat_up_group<1, 1, 1>(k, j, unit);
+            if (j.ug == 4) flat_up_row<1, 1, 4>(k, j, r);
+            else flat_up_row<1, 1, 1>(k, j, r);
           }
           else if (j.nch == 2) {
-            if (!j.wordpx) flat_up_group<2, 0, 1>(k, j, unit);
-            else if (j.ug == 2) flat_up_group<2, 2, 2>(k, j, unit);
-            else flat_up_group<2, 2, 1>(k, j, unit);
-          } else { if (j.up4) flat_up_group<3, 4, 1>(k, j, unit); else flat_up_group<3, 0, 1>(k, j, unit); }
+            if (!j.wordpx) flat_up_row<2, 0, 1>(k, j, r);
+            else if (j.ug == 2) flat_up_row<2, 2, 2>(k, j, r);
+            else flat_up_row<2, 2, 1>(k, j, r);
+          } else { if (j.up4) flat_up_row<3, 4, 1>(k, j, r); else flat_up_row<3, 0, 1>(k, j, r); }
         }
     }
   }
