@@ -963,7 +963,8 @@ struct FlatArgs {
 };
 
 constexpr int kFlatThreads = 256;
-constexpr bool kFlatDefault = false;  // blur without FACEMASK_CUDA_FLAT: the work-item kernel (until measured)
+constexpr bool kFlatDefault = false;  // blur without FACEMASK_CUDA_FLAT: the work-item kernel (the flat path measured
+                                      // 1.2x slower on H100, docs/benchmarks.md round 10)
 
 // Programmatic dependent launch (sm_90+, FACEMASK_CUDA_PDL): a flat launch lets the next one start its blocks early
 // (launch_dependents) and waits for the previous one's completion and memory (wait) before reading its output.
