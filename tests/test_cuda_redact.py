@@ -681,10 +681,10 @@ def test_kernel_variants_and_first_fetch_byte_identical(native, gpu, fmt, monkey
                                      ("GRAY8", 3), ("RGBA", 0), ("ARGB", 0), ("BGRx", 4), ("xBGR", 0), ("RGB", 0),
                                      ("BGR", 0)])
 def test_flat_path_byte_identical(native, gpu, fmt, pad, monkeypatch):
-    """Blur's flat path (FACEMASK_CUDA_FLAT=1, with and without programmatic dependent launch: one thread per grid
-    cell, one block per plane's box passes, one thread per pixel or aligned 4-byte group in the upsampling; three
-    plain launches per dependency wave) and the work-item kernel (FACEMASK_CUDA_FLAT=0) both give the CPU core's
-    bytes: faces at odd offsets and clipped at the frame edges, decimation factors 1-32, oval / box / instance-mask
+    """Blur's flat path (FACEMASK_CUDA_FLAT=1, with and without programmatic dependent launch, box launch blocks of
+    256 and 1024 threads: one thread per grid cell, one block per plane's box passes, one warp per rect row in the
+    upsampling; three plain launches per dependency wave) and the work-item kernel (FACEMASK_CUDA_FLAT=0) both give
+    the CPU core's bytes: faces at odd offsets and clipped at the frame edges, decimation factors 1-32, oval / box / instance-mask
     shapes, overlapping faces (four waves), padded and odd pitches (the upsampling's byte path); row padding is never
     written. A grid too large for the box launch's shared memory sends the batch to the item kernel."""
     dev = Dev(gpu)
@@ -704,9 +704,10 @@ def test_flat_path_byte_identical(native, gpu, fmt, pad, monkeypatch):
         big_grid = strength == 0.3 and frame.ndim == 3
         cpu = [p.copy() for p in planes]
         native.redact(cpu, fmt, w, h, boxes, masks=masks, mode="blur", shape=shape, strength=strength)
-        for flat, pdl in (("1", "0"), ("1", "1"), ("0", "0")):
+        for flat, pdl, boxt in (("1", "0", "256"), ("1", "1", "256"), ("1", "0", "1024"), ("0", "0", "256")):
             monkeypatch.setenv("FACEMASK_CUDA_FLAT", flat)
             monkeypatch.setenv("FACEMASK_CUDA_PDL", pdl)
+            monkeypatch.setenv("FACEMASK_CUDA_BOXT", boxt)
             d = dev.put(frame[None])
             view = (d[:, :, :w] if frame.ndim == 2 else d[:, :, :w, :]) if pad else d
             st = native.cuda_redact(view, fmt, regions_of(boxes, masks=masks), mode="blur", shape=shape,
@@ -717,7 +718,7 @@ def test_flat_path_byte_identical(native, gpu, fmt, pad, monkeypatch):
             got = frame_to_planes(got_frame, fmt, w, h)
             for p, (g, e) in enumerate(zip(got, cpu)):
                 assert (g == e).all(), (f"{fmt} pad={pad} strength={strength} {shape} flat={flat} pdl={pdl} "
-                                        f"plane {p}: {(g != e).sum()} bytes differ at "
+                                        f"boxt={boxt} plane {p}: {(g != e).sum()} bytes differ at "
                                         f"{np.argwhere(g != e)[:4].tolist()}")
             if pad:
                 tail = got_frame[..., w:, :] if frame.ndim == 3 else got_frame[:, w:]
