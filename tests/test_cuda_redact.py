@@ -684,9 +684,9 @@ def test_flat_path_byte_identical(native, gpu, fmt, pad, monkeypatch):
     """Blur's flat path (FACEMASK_CUDA_FLAT=1, with and without programmatic dependent launch, box launch blocks of
     256 and 1024 threads: one thread per grid cell, one block per plane's box passes, one warp per rect row in the
     upsampling; three plain launches per dependency wave) and the work-item kernel (FACEMASK_CUDA_FLAT=0) both give
-    the CPU core's bytes: faces at odd offsets and clipped at the frame edges, decimation factors 1-32, oval / box / instance-mask
-    shapes, overlapping faces (four waves), padded and odd pitches (the upsampling's byte path); row padding is never
-    written. A grid too large for the box launch's shared memory sends the batch to the item kernel."""
+    the CPU core's bytes: faces at odd offsets and clipped at the frame edges, decimation factors 1-32, oval / box /
+    instance-mask shapes, overlapping faces (four waves), padded and odd pitches (the upsampling's byte path); row
+    padding is never written. A grid too large for the box launch's shared memory sends the batch to the item kernel."""
     dev = Dev(gpu)
     rng = np.random.default_rng(131 + pad)
     w, h = 638, 358
