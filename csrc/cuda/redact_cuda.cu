@@ -980,34 +980,29 @@ __device__ __forceinline__ void pdl_launch_dependents() {
 #endif
 }
 
+// One grid cell: the sum over its fx x fy pixel positions with positions past the rect's last column / row clamped to
+// it (the spec's repeated edge pixels, so the sum is the weighted one), as one flat loop whose loads are independent
+// (8 in flight per thread), then L0 = (sum + fx fy / 2) >> (lg fx + lg fy).
 template <int NCH, int PS>
 __device__ __forceinline__ void flat_decimate_cell(const FlatArgs& k, const DevPlaneJob& j, int c) {
   using E = typename std::conditional<NCH == 1, uint8_t, typename std::conditional<NCH == 2, uint16_t, unsigned>::type>::type;
   const int nx = j.nx, i = c / nx, jc = c - i * nx;
-  const int fx = j.fx, fy = j.fy, xs = jc * fx, ys = i * fy;
-  const int xe = min(xs + fx, j.w), ye = min(ys + fy, j.h);  // the cell's pixels inside the rect
-  const unsigned tx = static_cast<unsigned>(xs + fx - xe) + 1u;  // weight of the last column (repeated past the rect)
+  const int fx = j.fx, lfx = j.lfx, xs = jc * fx, ys = i * j.fy;
+  const int xl = min(xs + fx, j.w) - 1, yl = min(ys + j.fy, j.h) - 1;  // the cell's last column / row in the rect
   const int step = PS > 0 ? PS : j.ps;
+  const long long pst = j.pstride;
   const PixIO<NCH, PS> io(j);
-  const uint8_t* row = j.base + static_cast<long long>(j.y0 + ys) * j.pstride + static_cast<long long>(j.x0 + xs) * step;
+  const uint8_t* org = j.base + static_cast<long long>(j.y0) * pst + static_cast<long long>(j.x0) * step;
   unsigned s[NCH];
 #pragma unroll
   for (int ch = 0; ch < NCH; ++ch) s[ch] = 0u;
-  for (int y = ys; y < ye; ++y, row += j.pstride) {
-    unsigned rs[NCH];
+  const int n = fx << j.lfy;
+#pragma unroll 8
+  for (int t = 0; t < n; ++t) {
+    const int y = min(ys + (t >> lfx), yl), x = min(xs + (t & (fx - 1)), xl);
+    const unsigned w = io.load(org + y * pst + static_cast<long long>(x) * step);
 #pragma unroll
-    for (int ch = 0; ch < NCH; ++ch) rs[ch] = 0u;
-    const uint8_t* p = row;
-#pragma unroll 4
-    for (int x = xs; x < xe - 1; ++x, p += step) {
-      const unsigned w = io.load(p);
-#pragma unroll
-      for (int ch = 0; ch < NCH; ++ch) rs[ch] += io.chan(w, ch);
-    }
-    const unsigned w = io.load(p);  // the last column inside the rect, counted tx times
-    const unsigned ty = y == ye - 1 ? static_cast<unsigned>(ys + fy - ye) + 1u : 1u;  // the last row likewise
-#pragma unroll
-    for (int ch = 0; ch < NCH; ++ch) s[ch] += ty * (rs[ch] + tx * io.chan(w, ch));
+    for (int ch = 0; ch < NCH; ++ch) s[ch] += io.chan(w, ch);
   }
   const int shift = j.lfx + j.lfy;
   const unsigned half = (1u << shift) >> 1;
@@ -1096,13 +1091,11 @@ struct FlatSampler {
 };
 
 template <int NCH, int PS, int G>
-__device__ __forceinline__ void flat_up_row(const FlatArgs& k, const DevPlaneJob& jg, int r) {
+__device__ __forceinline__ void flat_up_row(const FlatArgs& k, const DevPlaneJob& jg, int r, const int* sp) {
   const DevPlaneJob j = jg;  // register copy: pixel stores may alias the descriptor as far as the compiler knows
   if (r >= j.h) return;
   const int lane = static_cast<int>(threadIdx.x & 31), Y = j.y0 + r;
-  int sp[4];
-  row_spans(j, Y, sp);
-  const int lo_o = sp[0], lo_i = sp[1], hi_i = sp[2], hi_o = sp[3];
+  const int lo_o = sp[0], lo_i = sp[1], hi_i = sp[2], hi_o = sp[3];  // row_spans() of this row
   FlatSampler<NCH> S;
   {
     using E = typename FlatSampler<NCH>::E;
@@ -1175,19 +1168,25 @@ __device__ __forceinline__ void flat_up_row(const FlatArgs& k, const DevPlaneJob
 __global__ void __launch_bounds__(kFlatThreads, 4) flat_up_kernel(FlatArgs k, int blk0) {
   pdl_wait();
   pdl_launch_dependents();
+  __shared__ int s_spans[kFlatThreads / 32][4];
   const FlatBlock fb = k.blocks[blk0 + blockIdx.x];
   const DevPlaneJob& j = k.jobs[fb.job];
-  const int r = fb.first + static_cast<int>(threadIdx.x >> 5);
+  // The block's rows' spans, one thread per row (not every lane of the row's warp alike).
+  if (threadIdx.x < kFlatThreads / 32 && fb.first + static_cast<int>(threadIdx.x) < j.h)
+    row_spans(j, j.y0 + fb.first + static_cast<int>(threadIdx.x), s_spans[threadIdx.x]);
+  __syncthreads();
+  const int wp = static_cast<int>(threadIdx.x >> 5), r = fb.first + wp;
+  const int* sp = s_spans[wp];
   if (j.nch == 1) {
-    if (j.ug == 4) flat_up_row<1, 1, 4>(k, j, r);
-    else flat_up_row<1, 1, 1>(k, j, r);
+    if (j.ug == 4) flat_up_row<1, 1, 4>(k, j, r, sp);
+    else flat_up_row<1, 1, 1>(k, j, r, sp);
   } else if (j.nch == 2) {
-    if (!j.wordpx) flat_up_row<2, 0, 1>(k, j, r);
-    else if (j.ug == 2) flat_up_row<2, 2, 2>(k, j, r);
-    else flat_up_row<2, 2, 1>(k, j, r);
+    if (!j.wordpx) flat_up_row<2, 0, 1>(k, j, r, sp);
+    else if (j.ug == 2) flat_up_row<2, 2, 2>(k, j, r, sp);
+    else flat_up_row<2, 2, 1>(k, j, r, sp);
   } else {
-    if (j.up4) flat_up_row<3, 4, 1>(k, j, r);
-    else flat_up_row<3, 0, 1>(k, j, r);
+    if (j.up4) flat_up_row<3, 4, 1>(k, j, r, sp);
+    else flat_up_row<3, 0, 1>(k, j, r, sp);
   }
 }
 

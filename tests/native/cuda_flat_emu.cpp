@@ -100,20 +100,25 @@ bool emu_redact(const ImageView& fr, const std::vector<Region>& regions, const R
     for (size_t q = 0; q < jobs.size(); ++q) {
       if (jw[q] != w) continue;
       const DevPlaneJob& j = jobs[q];
-      for (int first = 0; first < j.h; first += 8)  // a block of 8 warps, a warp per rect row
+      for (int first = 0; first < j.h; first += 8) {  // a block of 8 warps, a warp per rect row
+        int spans[8][4];  // flat_up_kernel's shared spans: one thread per row, then the block barrier
+        for (int t = 0; t < 8; ++t)
+          if (first + t < j.h) row_spans(j, j.y0 + first + t, spans[t]);
         for (unsigned t = 0; t < 256; ++t) {
           threadIdx.x = t;
           const int r = first + static_cast<int>(t >> 5);
+          const int* sp = spans[t >> 5];
           if (j.nch == 1) {
-            if (j.ug == 4) flat_up_row<1, 1, 4>(k, j, r);
-            else flat_up_row<1, 1, 1>(k, j, r);
+            if (j.ug == 4) flat_up_row<1, 1, 4>(k, j, r, sp);
+            else flat_up_row<1, 1, 1>(k, j, r, sp);
           }
           else if (j.nch == 2) {
-            if (!j.wordpx) flat_up_row<2, 0, 1>(k, j, r);
-            else if (j.ug == 2) flat_up_row<2, 2, 2>(k, j, r);
-            else flat_up_row<2, 2, 1>(k, j, r);
-          } else { if (j.up4) flat_up_row<3, 4, 1>(k, j, r); else flat_up_row<3, 0, 1>(k, j, r); }
+            if (!j.wordpx) flat_up_row<2, 0, 1>(k, j, r, sp);
+            else if (j.ug == 2) flat_up_row<2, 2, 2>(k, j, r, sp);
+            else flat_up_row<2, 2, 1>(k, j, r, sp);
+          } else { if (j.up4) flat_up_row<3, 4, 1>(k, j, r, sp); else flat_up_row<3, 0, 1>(k, j, r, sp); }
         }
+      }
     }
   }
   return true;
