@@ -30,6 +30,7 @@ PIECES = [
     ("struct FlatBlock {", "__global__ void __launch_bounds__(kFlatThreads, 4) flat_decimate_kernel"),
     ("// Shared memory of a plane's box passes", "constexpr int kFlatBoxThreadsMax"),
     ("// Upsampling of one plane-rect row per warp", "__global__ void __launch_bounds__(kFlatThreads, 4) flat_up_kernel"),
+    ("// ---- cluster blur path", "// ---- cluster kernel"),
     ("void cov_thresholds(", "std::string cuda_msg"),
 ]
 
@@ -46,7 +47,7 @@ def extract(src: str) -> str:
 
 
 @pytest.mark.slow
-def test_flat_path_device_code_on_cpu_matches_core(tmp_path):
+def test_flat_and_cluster_device_code_on_cpu_matches_core(tmp_path):
     cxx = shutil.which("g++") or shutil.which("c++")
     if cxx is None:
         pytest.skip("no C++ compiler")
@@ -66,9 +67,10 @@ def test_flat_path_device_code_on_cpu_matches_core(tmp_path):
     env.pop("LD_PRELOAD", None)
     env["ASAN_OPTIONS"] = "detect_leaks=1:halt_on_error=1"
     env["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
-    r = subprocess.run([str(exe), "300"], capture_output=True, text=True, env=env, timeout=300)
-    out = r.stdout + r.stderr
-    for marker in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
-        assert marker not in out, out[-4000:]
-    assert r.returncode == 0, out[-4000:]
-    assert out.strip().endswith("300 cases, 0 plane failures"), out[-2000:]
+    for mode in ("flat", "cluster"):
+        r = subprocess.run([str(exe), "300", mode], capture_output=True, text=True, env=env, timeout=300)
+        out = r.stdout + r.stderr
+        for marker in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+            assert marker not in out, f"{mode}: " + out[-4000:]
+        assert r.returncode == 0, f"{mode}: " + out[-4000:]
+        assert out.strip().endswith("300 cases, 0 plane failures"), f"{mode}: " + out[-2000:]

@@ -724,3 +724,80 @@ def test_flat_path_byte_identical(native, gpu, fmt, pad, monkeypatch):
                 tail = got_frame[..., w:, :] if frame.ndim == 3 else got_frame[:, w:]
                 want = frame[..., w:, :] if frame.ndim == 3 else frame[:, w:]
                 assert (tail == want).all(), f"{fmt} pad={pad} flat={flat}: padding bytes changed"
+
+
+def _cc_major(gpu) -> int:
+    name, lib = gpu
+    if name == "cupy":
+        return int(lib.cuda.Device().compute_capability) // 10
+    return int(lib.cuda.get_device_capability()[0])
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("fmt,pad", [("NV12", 0), ("NV12", 1), ("NV21", 2), ("I420", 0), ("YV12", 0), ("GRAY8", 0),
+                                     ("GRAY8", 3), ("RGBA", 0), ("ARGB", 0), ("BGRx", 4), ("xBGR", 0), ("RGB", 0),
+                                     ("BGR", 0)])
+def test_cluster_path_byte_identical(native, gpu, fmt, pad, monkeypatch):
+    """Blur's cluster path (FACEMASK_CUDA_CLUSTER=1, sm_90+: one launch of thread block clusters; a plane cut into
+    parts that share their horizontal-pass rows through distributed shared memory) gives the CPU core's bytes on a
+    batch of two frames of one dependency wave: faces clipped at the frame edges, tiny and large, decimation factors
+    1-32, oval / box / instance-mask shapes, padded and odd pitches; row padding is never written. Cluster sizes 1-16,
+    parts per plane from 1 to 16 (FACEMASK_CUDA_CPARTS), the three kernel variants. Overlapping faces (two waves)
+    take the item kernel. Below sm_90 the path is never taken."""
+    dev = Dev(gpu)
+    has_clusters = _cc_major(gpu) >= 9
+    rng = np.random.default_rng(171 + pad)
+    w, h = 638, 358
+    boxes = np.array([[-30.5, -25, 70.3, 80], [561.7, 290.2, 660, 400], [200.3, 40.9, 330.6, 200.1],
+                      [420, 30.5, 470.2, 100], [300.4, 270, 317, 291.2], [3.3, 250, 15, 262], [450, 175, 520, 250],
+                      [130, 280, 190, 350]], np.float32)  # plan rects do not overlap: one wave
+    boxes1 = boxes[[2, 6, 0]] + np.float32(3.7)
+    masks = [None] * len(boxes)
+    masks[3] = rng.random((11, 13)).astype(np.float32)
+    planes = [orc.random_planes(fmt, w, h, rng) for _ in range(2)]
+    frames = np.stack([planes_to_frame(p, fmt, w, h, pad) for p in planes])
+    configs = [{}, {"FACEMASK_CUDA_CSIZE": "16", "FACEMASK_CUDA_CPARTS": "60"},
+               {"FACEMASK_CUDA_CSIZE": "1"}, {"FACEMASK_CUDA_CSIZE": "3", "FACEMASK_CUDA_CVAR": "1"},
+               {"FACEMASK_CUDA_CVAR": "2", "FACEMASK_CUDA_CPARTS": "0.5"}]
+    for strength, shape in ((1.0, "oval"), (0.5, "box"), (4.0, "oval"), (0.3, "box")):
+        cpu = [[p.copy() for p in pl] for pl in planes]
+        native.redact(cpu[0], fmt, w, h, boxes, masks=masks, mode="blur", shape=shape, strength=strength)
+        native.redact(cpu[1], fmt, w, h, boxes1, mode="blur", shape=shape, strength=strength)
+        regions = regions_of(boxes, masks=masks) + regions_of(boxes1, frame=1)
+        for cfg in configs:
+            monkeypatch.setenv("FACEMASK_CUDA_CLUSTER", "1")
+            for k in ("FACEMASK_CUDA_CSIZE", "FACEMASK_CUDA_CPARTS", "FACEMASK_CUDA_CVAR"):
+                monkeypatch.delenv(k, raising=False)
+            for k, v in cfg.items():
+                monkeypatch.setenv(k, v)
+            d = dev.put(frames)
+            view = (d[:, :, :w] if frames.ndim == 3 else d[:, :, :w, :]) if pad else d
+            st = native.cuda_redact(view, fmt, regions, mode="blur", shape=shape, strength=strength)
+            assert st["waves"] == 1, st
+            # strength 0.3 on packed formats (4-byte cells): the largest face's grid in few parts may not fit
+            # shared memory (three buffers of up to 184 x 179 x 4 bytes); the batch then takes the item kernel
+            if not (strength == 0.3 and frames.ndim == 4):
+                assert st["cluster"] == has_clusters, (cfg, st)
+            if st["cluster"]:
+                assert st["launches"] == 1 and not st["cooperative"] and not st["flat"], st
+            got_frames = dev.get(d)
+            for f in range(2):
+                got = frame_to_planes(got_frames[f], fmt, w, h)
+                for p, (g, e) in enumerate(zip(got, cpu[f])):
+                    assert (g == e).all(), (f"{fmt} pad={pad} strength={strength} {shape} {cfg} frame {f} plane {p}: "
+                                            f"{(g != e).sum()} bytes differ at {np.argwhere(g != e)[:4].tolist()}")
+            if pad:
+                tail = got_frames[..., w:, :] if frames.ndim == 4 else got_frames[:, :, w:]
+                want = frames[..., w:, :] if frames.ndim == 4 else frames[:, :, w:]
+                assert (tail == want).all(), f"{fmt} pad={pad} {cfg}: padding bytes changed"
+    # Two waves (overlapping faces): the item kernel, one cooperative launch.
+    monkeypatch.setenv("FACEMASK_CUDA_CLUSTER", "1")
+    over = np.array([[100, 100, 200, 200], [150, 150, 260, 250]], np.float32)
+    cpu = [p.copy() for p in planes[0]]
+    native.redact(cpu, fmt, w, h, over, mode="blur", shape="oval")
+    d = dev.put(frames[:1])
+    view = (d[:, :, :w] if frames.ndim == 3 else d[:, :, :w, :]) if pad else d
+    st = native.cuda_redact(view, fmt, regions_of(over), mode="blur", shape="oval")
+    assert st["waves"] == 2 and not st["cluster"], st
+    for p, (g, e) in enumerate(zip(frame_to_planes(dev.get(d)[0], fmt, w, h), cpu)):
+        assert (g == e).all(), f"{fmt} two waves plane {p}: {(g != e).sum()} bytes differ"

@@ -254,6 +254,7 @@ cooperative: launch it with cudaLaunchCooperativeKernel (the kind of launch cuda
         out["launches"] = st.launches;
         out["cooperative"] = st.cooperative;
         out["flat"] = st.flat;
+        out["cluster"] = st.cluster;
         out["work_items"] = st.work_items;
         out["upload_bytes"] = st.upload_bytes;
         out["scratch_bytes"] = st.scratch_bytes;
@@ -278,7 +279,7 @@ Parameters as the CPU core (csrc/core/redact.hpp). stream: cudaStream_t as int (
 synchronize: wait for the stream before returning; multi_launch: the work-item kernel (pixelate, fill, and blur with
 FACEMASK_CUDA_FLAT=0) makes one launch per phase instead of one cooperative launch; timing: measure the launch(es)
 with CUDA events (kernel_us; synchronises). Returns launch statistics (flat: blur took the flat path, three plain
-launches per dependency wave).)doc");
+launches per dependency wave; cluster: blur took the cluster path, one launch of thread block clusters).)doc");
 }
 
 }  // namespace facemask_bind

@@ -984,9 +984,7 @@ __device__ __forceinline__ void pdl_launch_dependents() {
 // it (the spec's repeated edge pixels, so the sum is the weighted one), as one flat loop whose loads are independent
 // (8 in flight per thread), then L0 = (sum + fx fy / 2) >> (lg fx + lg fy).
 template <int NCH, int PS>
-__device__ __forceinline__ void flat_decimate_cell(const FlatArgs& k, const DevPlaneJob& j, int c) {
-  using E = typename std::conditional<NCH == 1, uint8_t, typename std::conditional<NCH == 2, uint16_t, unsigned>::type>::type;
-  const int nx = j.nx, i = c / nx, jc = c - i * nx;
+__device__ __forceinline__ unsigned decimate_cell(const DevPlaneJob& j, int i, int jc) {  // cell (row i, column jc)
   const int fx = j.fx, lfx = j.lfx, xs = jc * fx, ys = i * j.fy;
   const int xl = min(xs + fx, j.w) - 1, yl = min(ys + j.fy, j.h) - 1;  // the cell's last column / row in the rect
   const int step = PS > 0 ? PS : j.ps;
@@ -1009,8 +1007,23 @@ __device__ __forceinline__ void flat_decimate_cell(const FlatArgs& k, const DevP
   unsigned v = (s[0] + half) >> shift;
   if (NCH > 1) v |= ((s[NCH > 1 ? 1 : 0] + half) >> shift) << 8;
   if (NCH > 2) v |= ((s[NCH > 2 ? 2 : 0] + half) >> shift) << 16;
-  reinterpret_cast<E*>(k.scratch + j.s1)[static_cast<long long>(i) * (j.sp / static_cast<int>(sizeof(E))) + jc] =
-      static_cast<E>(v);
+  return v;
+}
+
+// decimate_cell() for the plane's access path; channels packed as in the grid's cells.
+__device__ __forceinline__ unsigned decimate_cell_any(const DevPlaneJob& j, int i, int jc) {
+  if (j.nch == 1) return decimate_cell<1, 1>(j, i, jc);
+  if (j.nch == 2) return j.wordpx ? decimate_cell<2, 2>(j, i, jc) : decimate_cell<2, 0>(j, i, jc);
+  return j.wordpx ? decimate_cell<3, 4>(j, i, jc) : decimate_cell<3, 0>(j, i, jc);
+}
+
+__device__ __forceinline__ void flat_decimate_cell(const FlatArgs& k, const DevPlaneJob& j, int c) {
+  const int i = c / j.nx, jc = c - i * j.nx;
+  const unsigned v = decimate_cell_any(j, i, jc);
+  uint8_t* row = k.scratch + j.s1 + static_cast<long long>(i) * j.sp;
+  if (j.cs == 1) row[jc] = static_cast<uint8_t>(v);
+  else if (j.cs == 2) reinterpret_cast<uint16_t*>(row)[jc] = static_cast<uint16_t>(v);
+  else reinterpret_cast<unsigned*>(row)[jc] = v;
 }
 
 __global__ void __launch_bounds__(kFlatThreads, 4) flat_decimate_kernel(FlatArgs k, int blk0) {
@@ -1020,9 +1033,7 @@ __global__ void __launch_bounds__(kFlatThreads, 4) flat_decimate_kernel(FlatArgs
   const DevPlaneJob& j = k.jobs[fb.job];
   const int c = fb.first + static_cast<int>(threadIdx.x);
   if (c >= j.nx * j.ny) return;
-  if (j.nch == 1) flat_decimate_cell<1, 1>(k, j, c);
-  else if (j.nch == 2) j.wordpx ? flat_decimate_cell<2, 2>(k, j, c) : flat_decimate_cell<2, 0>(k, j, c);
-  else j.wordpx ? flat_decimate_cell<3, 4>(k, j, c) : flat_decimate_cell<3, 0>(k, j, c);
+  flat_decimate_cell(k, j, c);
 }
 
 // Shared memory of a plane's box passes: two buffers, each holding the grid transposed (columns as elements, rows as
@@ -1090,8 +1101,11 @@ struct FlatSampler {
   }
 };
 
+// The grid L: `grid` holds its rows gr0, gr0 + 1, ... at a pitch of gp bytes (the flat path: all of it in scratch; the
+// cluster path: the rows of a part's vertical passes in shared memory).
 template <int NCH, int PS, int G>
-__device__ __forceinline__ void flat_up_row(const FlatArgs& k, const DevPlaneJob& jg, int r, const int* sp) {
+__device__ __forceinline__ void flat_up_row(const RegionPlan* plans, const DevPlaneJob& jg, int r, const int* sp,
+                                            const uint8_t* grid, int gp, int gr0) {
   const DevPlaneJob j = jg;  // register copy: pixel stores may alias the descriptor as far as the compiler knows
   if (r >= j.h) return;
   const int lane = static_cast<int>(threadIdx.x & 31), Y = j.y0 + r;
@@ -1102,10 +1116,9 @@ __device__ __forceinline__ void flat_up_row(const FlatArgs& k, const DevPlaneJob
     const int fy = j.fy, ly1 = j.lfy + 1, my = 2 * r + 1 - fy, i0 = my >> ly1;
     S.wy = static_cast<unsigned>(my) & ((1u << ly1) - 1u);  // my - 2 fy i0
     S.ay = 2u * fy - S.wy;
-    const int ny1 = j.ny - 1, spe = j.sp / static_cast<int>(sizeof(E));
-    const E* grid = reinterpret_cast<const E*>(k.scratch + j.s0);
-    S.La = grid + min(max(i0, 0), ny1) * spe;
-    S.Lb = grid + min(max(i0 + 1, 0), ny1) * spe;
+    const int ny1 = j.ny - 1;
+    S.La = reinterpret_cast<const E*>(grid + (min(max(i0, 0), ny1) - gr0) * gp);
+    S.Lb = reinterpret_cast<const E*>(grid + (min(max(i0 + 1, 0), ny1) - gr0) * gp);
     S.fx = j.fx;
     S.lx1 = j.lfx + 1;
     S.shift = j.lfx + j.lfy + 2;
@@ -1133,10 +1146,10 @@ __device__ __forceinline__ void flat_up_row(const FlatArgs& k, const DevPlaneJob
   }
   const int nl = lo_i - lo_o, nramp = nl + (hi_o - hi_i);
   if (nramp <= 0) return;
-  const RegionPlan& gp = k.plans[j.plan];
-  const bool soft = gp.kind == 1 && !ellipse_empty(gp.ellipse) && gp.feather_px > 0.f && std::isfinite(gp.feather_px);
-  const Ellipse el = gp.ellipse;
-  const float eca = gp.ca, esa = gp.sa, efp = gp.feather_px;
+  const RegionPlan& rp = plans[j.plan];
+  const bool soft = rp.kind == 1 && !ellipse_empty(rp.ellipse) && rp.feather_px > 0.f && std::isfinite(rp.feather_px);
+  const Ellipse el = rp.ellipse;
+  const float eca = rp.ca, esa = rp.sa, efp = rp.feather_px;
   const float py = (Y + 0.5f) * j.sy;
   constexpr int kP = 4;
   for (int t0 = lane; t0 < nramp; t0 += 32 * kP) {
@@ -1152,7 +1165,7 @@ __device__ __forceinline__ void flat_up_row(const FlatArgs& k, const DevPlaneJob
     for (int q = 0; q < kP; ++q) {
       if (xs[q] < 0) continue;
       const float px = (xs[q] + 0.5f) * j.sx;
-      const float al = soft ? ellipse_alpha_soft(el, eca, esa, px, py, efp) : region_alpha(gp, px, py);
+      const float al = soft ? ellipse_alpha_soft(el, eca, esa, px, py, efp) : region_alpha(rp, px, py);
       if (static_cast<int>(al * 255.f + 0.5f) == 0) continue;
       const unsigned v = S(xs[q] - j.x0);
       unsigned o = composite_u8(static_cast<uint8_t>(io.chan(src[q], 0)), static_cast<uint8_t>(v), al);
@@ -1162,6 +1175,22 @@ __device__ __forceinline__ void flat_up_row(const FlatArgs& k, const DevPlaneJob
                                                            static_cast<uint8_t>(v >> 16), al)) << 16;
       io.store_over(rowp + static_cast<long long>(xs[q]) * step, src[q], o);
     }
+  }
+}
+
+// flat_up_row() for the plane's access path.
+__device__ __forceinline__ void up_row(const RegionPlan* plans, const DevPlaneJob& j, int r, const int* sp,
+                                       const uint8_t* grid, int gp, int gr0) {
+  if (j.nch == 1) {
+    if (j.ug == 4) flat_up_row<1, 1, 4>(plans, j, r, sp, grid, gp, gr0);
+    else flat_up_row<1, 1, 1>(plans, j, r, sp, grid, gp, gr0);
+  } else if (j.nch == 2) {
+    if (!j.wordpx) flat_up_row<2, 0, 1>(plans, j, r, sp, grid, gp, gr0);
+    else if (j.ug == 2) flat_up_row<2, 2, 2>(plans, j, r, sp, grid, gp, gr0);
+    else flat_up_row<2, 2, 1>(plans, j, r, sp, grid, gp, gr0);
+  } else {
+    if (j.up4) flat_up_row<3, 4, 1>(plans, j, r, sp, grid, gp, gr0);
+    else flat_up_row<3, 0, 1>(plans, j, r, sp, grid, gp, gr0);
   }
 }
 
@@ -1176,18 +1205,165 @@ __global__ void __launch_bounds__(kFlatThreads, 4) flat_up_kernel(FlatArgs k, in
     row_spans(j, j.y0 + fb.first + static_cast<int>(threadIdx.x), s_spans[threadIdx.x]);
   __syncthreads();
   const int wp = static_cast<int>(threadIdx.x >> 5), r = fb.first + wp;
-  const int* sp = s_spans[wp];
-  if (j.nch == 1) {
-    if (j.ug == 4) flat_up_row<1, 1, 4>(k, j, r, sp);
-    else flat_up_row<1, 1, 1>(k, j, r, sp);
-  } else if (j.nch == 2) {
-    if (!j.wordpx) flat_up_row<2, 0, 1>(k, j, r, sp);
-    else if (j.ug == 2) flat_up_row<2, 2, 2>(k, j, r, sp);
-    else flat_up_row<2, 2, 1>(k, j, r, sp);
-  } else {
-    if (j.up4) flat_up_row<3, 4, 1>(k, j, r, sp);
-    else flat_up_row<3, 0, 1>(k, j, r, sp);
+  up_row(k.plans, j, r, s_spans[wp], k.scratch + j.s0, j.sp, 0);
+}
+
+// ---- cluster blur path (sm_90+: thread block clusters; kClusterDefault, FACEMASK_CUDA_CLUSTER) -------------------
+// One plain launch for a batch of one dependency wave. A plane is cut into P parts (1 <= P <= cluster size) that
+// run as P blocks of one thread block cluster; small planes share a cluster, a block each. Part q of a plane owns
+// grid rows [g0, g1) and rect rows [r0, r1):
+//   1. its rows' coverage spans (row_spans(), a thread per row) into shared memory; the decimation of its grid rows
+//      (a thread per cell, decimate_cell()), the 3 horizontal box passes (box3_block), the result row-major at the
+//      start of its shared memory (RM);
+//   2. cluster barrier; it copies the grid rows [v0, v1) its vertical passes need out of the RM of the plane's
+//      blocks (distributed shared memory: every block of the plane has its RM at offset 0, same pitch);
+//   3. cluster arrive (its reads of other blocks are done); the 3 vertical box passes on rows [v0, v1) only: rows
+//      [u0, u1), the ones its rect rows sample, lie 3 r_y or more inside that range unless it ends at the grid's
+//      edge (where the range's clamp is the grid's), so they are exact; then a warp per rect row, flat_up_row()
+//      on those rows; cluster wait before exit (other blocks may still read its RM).
+// The arithmetic is the flat path's and the item kernel's (same functions), so the bytes are the same (tested).
+// No scratch grid in global memory, no work queue, no waits on other planes: one plane's decimation, passes and
+// upsampling are a chain of three short steps over P blocks with hardware cluster barriers between them.
+struct ClusterBlock {
+  int job;     // plane job, or -1: an idle slot of a cluster (it takes part in the cluster barriers only)
+  int part;    // q, this block's part of the plane
+  int nparts;  // P
+  int rank0;   // the cluster rank of the plane's part 0 (part q runs as rank rank0 + q)
+};
+
+struct ClusterArgs {
+  const DevPlaneJob* jobs;
+  const RegionPlan* plans;
+  const ClusterBlock* blocks;
+  int stages;  // profiling knob FACEMASK_CUDA_CSTAGES: 3 = all (below 3 the output is incomplete)
+};
+
+constexpr bool kClusterDefault = false;
+
+__host__ __device__ __forceinline__ int align16i(int n) { return (n + 15) & ~15; }
+__host__ __device__ __forceinline__ int part_lo(int n, int q, int P) {
+  return static_cast<int>(static_cast<long long>(n) * q / P);
+}
+
+// A part's rows and its shared-memory layout (bytes): RM (R x lpr) at 0, buffers b1 and b2, the spans (4 ints per
+// rect row). lpt: lane bytes of the transposed band (its R rows as lanes), lpr: of a row-major grid row.
+struct PartGeo {
+  int g0, g1, r0, r1, v0, v1;
+  int lpt, lpr, off_b1, off_b2, off_sp, bytes;
+};
+
+__host__ __device__ __forceinline__ PartGeo part_geo(const DevPlaneJob& j, int q, int P) {
+  PartGeo g;
+  g.g0 = part_lo(j.ny, q, P);
+  g.g1 = part_lo(j.ny, q + 1, P);
+  g.r0 = part_lo(j.h, q, P);
+  g.r1 = part_lo(j.h, q + 1, P);
+  // Grid rows rect rows [r0, r1) sample: i0(r) = floor((2 r + 1 - fy) / (2 fy)) and i0 + 1, clamped (flat_up_row).
+  const int ly1 = j.lfy + 1, ny1 = j.ny - 1;
+  const int ia = (2 * g.r0 + 1 - j.fy) >> ly1, ib = ((2 * (g.r1 - 1) + 1 - j.fy) >> ly1) + 1;
+  const int u0 = min(max(ia, 0), ny1), u1 = min(max(ib, 0), ny1) + 1;
+  g.v0 = max(0, u0 - 3 * j.ry);
+  g.v1 = min(j.ny, u1 + 3 * j.ry);
+  const int R = g.g1 - g.g0;
+  g.lpt = pad4(R * j.cs);
+  g.lpr = pad4(j.nx * j.cs);
+  const int tb = j.nx * g.lpt, vb = (g.v1 - g.v0) * g.lpr;
+  const int buf = align16i(tb > vb ? tb : vb);
+  g.off_b1 = align16i(R * g.lpr);
+  g.off_b2 = g.off_b1 + buf;
+  g.off_sp = g.off_b2 + buf;
+  g.bytes = g.off_sp + 16 * (g.r1 - g.r0);
+  return g;
+}
+
+// Step 1: spans, decimation, horizontal passes, RM.
+template <typename E>
+__device__ __forceinline__ void cl_rows(const DevPlaneJob& j, const PartGeo& g, uint8_t* smem) {
+  constexpr int CS = sizeof(E);
+  int* sp = reinterpret_cast<int*>(smem + g.off_sp);
+  for (int t = threadIdx.x; t < g.r1 - g.r0; t += blockDim.x) row_spans(j, j.y0 + g.r0 + t, sp + 4 * t);
+  const int R = g.g1 - g.g0, nx = j.nx, lte = g.lpt / CS;
+  E* T = reinterpret_cast<E*>(smem + g.off_b1);
+  for (int c = threadIdx.x; c < R * nx; c += blockDim.x) {
+    const int i = c / nx, jc = c - i * nx;
+    T[jc * lte + i] = static_cast<E>(decimate_cell_any(j, g.g0 + i, jc));
   }
+  __syncthreads();
+  box3_block(smem + g.off_b1, smem + g.off_b2, nx, g.lpt, j.rx, j.mx);  // result in b2, transposed
+  copy2d<E>(reinterpret_cast<E*>(smem), g.lpr / CS, 1, reinterpret_cast<const E*>(smem + g.off_b2), 1, lte, R, nx);
+}
+
+// Step 2: grid rows [v0, v1) from the RM of their owners (peer(q): part q's shared memory) into b1, row-major.
+// Owner and copy have the same row pitch, so each owner's share is one contiguous run of words.
+template <typename Peer>
+__device__ __forceinline__ void cl_gather(const DevPlaneJob& j, const PartGeo& g, int P, uint8_t* smem, Peer peer) {
+  const int nw = g.lpr >> 2;
+  unsigned* dst = reinterpret_cast<unsigned*>(smem + g.off_b1);
+  for (int q = 0; q < P; ++q) {
+    const int a0 = part_lo(j.ny, q, P), a1 = part_lo(j.ny, q + 1, P);
+    const int lo = max(a0, g.v0), hi = min(a1, g.v1);
+    if (lo >= hi) continue;
+    const unsigned* src = reinterpret_cast<const unsigned*>(peer(q)) + (lo - a0) * nw;
+    unsigned* d = dst + (lo - g.v0) * nw;
+    const int n = (hi - lo) * nw;
+    constexpr int kU = 4;  // independent loads in flight per thread
+    for (int t0 = threadIdx.x; t0 < n; t0 += kU * blockDim.x) {
+      unsigned v[kU];
+#pragma unroll
+      for (int u = 0; u < kU; ++u) {
+        const int t = t0 + u * static_cast<int>(blockDim.x);
+        v[u] = t < n ? src[t] : 0u;
+      }
+#pragma unroll
+      for (int u = 0; u < kU; ++u) {
+        const int t = t0 + u * static_cast<int>(blockDim.x);
+        if (t < n) d[t] = v[u];
+      }
+    }
+  }
+}
+
+// Step 3 (after a block barrier): the vertical passes on rows [v0, v1) (result in b2, block barriers included) ...
+__device__ __forceinline__ void cl_vpass(const DevPlaneJob& j, const PartGeo& g, uint8_t* smem) {
+  box3_block(smem + g.off_b1, smem + g.off_b2, g.v1 - g.v0, g.lpr, j.ry, j.my);
+}
+
+// ... then a warp per rect row.
+__device__ __forceinline__ void cl_up(const RegionPlan* plans, const DevPlaneJob& j, const PartGeo& g,
+                                      const uint8_t* smem) {
+  const int* sp = reinterpret_cast<const int*>(smem + g.off_sp);
+  const int nwarps = static_cast<int>(blockDim.x >> 5);
+  for (int r = g.r0 + static_cast<int>(threadIdx.x >> 5); r < g.r1; r += nwarps)
+    up_row(plans, j, r, sp + 4 * (r - g.r0), smem + g.off_b2, g.lpr, g.v0);
+}
+
+// ---- cluster kernel -------------------------------------------------------------------------------------------
+template <int kT, int kMinB>
+__global__ void __launch_bounds__(kT, kMinB) cluster_blur_kernel(ClusterArgs k) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  extern __shared__ __align__(16) uint8_t smem[];
+  cg::cluster_group cl = cg::this_cluster();
+  const ClusterBlock cb = k.blocks[blockIdx.x];
+  const bool act = cb.job >= 0;
+  const DevPlaneJob& j = k.jobs[act ? cb.job : 0];
+  PartGeo g{};
+  if (act) {
+    g = part_geo(j, cb.part, cb.nparts);
+    if (j.cs == 1) cl_rows<uint8_t>(j, g, smem);
+    else if (j.cs == 2) cl_rows<uint16_t>(j, g, smem);
+    else cl_rows<unsigned>(j, g, smem);
+  }
+  cl.sync();  // every RM of the cluster is complete (release / acquire across the cluster)
+  if (act && k.stages >= 2)
+    cl_gather(j, g, cb.nparts, smem, [&](int q) { return cl.map_shared_rank(smem, cb.rank0 + q); });
+  __cluster_barrier_arrive();  // this block's reads of other blocks' RM are done
+  if (act && k.stages >= 3) {
+    __syncthreads();
+    cl_vpass(j, g, smem);
+    cl_up(k.plans, j, g, smem);
+  }
+  __cluster_barrier_wait();  // no block exits while another may still read its RM
+#endif
 }
 
 // FACEMASK_CUDA_TRACE (profiling builds only): waits for the stream, then writes one CSV line per work item: its
@@ -1426,6 +1602,12 @@ struct Redactor::Impl {
                          // [2] upsampling, [3] misc
   int smem_optin = 0;  // shared memory per block with opt-in (the flat path's box passes)
   int cc_major = 0;    // compute capability (programmatic dependent launch: 9+)
+  // cluster_blur_kernel variants (FACEMASK_CUDA_CVAR): threads per block, resident blocks per SM (register cap).
+  static constexpr int kClVars = 3;
+  const void* cl_fn[kClVars] = {nullptr, nullptr, nullptr};
+  int cl_thr[kClVars] = {256, 256, 512}, cl_minb[kClVars] = {2, 3, 1};
+  bool cl_ok = false;                          // thread block clusters usable (sm_90+, attributes set)
+  int cl_q_smem = -1, cl_q_size = 0, cl_q_threads = -1, cl_q_n = 0;  // the last cluster occupancy query and its answer
   bool init_ok = false;
   std::string init_error;
   Slot slots[2];
@@ -1491,6 +1673,20 @@ Redactor::Redactor() : impl_(new Impl) {
   if (e == cudaSuccess && m.smem_optin > 0)
     e = cudaFuncSetAttribute(reinterpret_cast<const void*>(flat_box_kernel), cudaFuncAttributeMaxDynamicSharedMemorySize,
                              m.smem_optin);
+  int cl_launch = 0;
+  if (e == cudaSuccess && m.cc_major >= 9 &&
+      cudaDeviceGetAttribute(&cl_launch, cudaDevAttrClusterLaunch, m.device) == cudaSuccess && cl_launch) {
+    m.cl_fn[0] = reinterpret_cast<const void*>(cluster_blur_kernel<256, 2>);
+    m.cl_fn[1] = reinterpret_cast<const void*>(cluster_blur_kernel<256, 3>);
+    m.cl_fn[2] = reinterpret_cast<const void*>(cluster_blur_kernel<512, 1>);
+    bool ok = m.smem_optin > 0;
+    for (const void* fn : m.cl_fn)
+      ok = ok &&
+           cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, m.smem_optin) == cudaSuccess &&
+           cudaFuncSetAttribute(fn, cudaFuncAttributeNonPortableClusterSizeAllowed, 1) == cudaSuccess;
+    if (!ok) cudaGetLastError();  // no cluster path; the other paths are unaffected
+    m.cl_ok = ok;
+  }
   for (Slot& sl : m.slots)
     if (e == cudaSuccess) e = cudaEventCreateWithFlags(&sl.done, cudaEventDisableTiming);
   if (e == cudaSuccess) e = cudaEventCreate(&m.t0);
@@ -1698,7 +1894,88 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
               !std::getenv("FACEMASK_CUDA_PHASES");
   for (const DevPlaneJob& j : jobs)
     if (flat && 2LL * flat_box_buf(j.nx, j.ny, j.cs) > m.smem_optin) flat = false;
-  if (!flat && !item_error.empty()) {
+
+  // ---- path: the cluster blur launch (sm_90+) --------------------------------------------------------------------
+  // FACEMASK_CUDA_CLUSTER=1 / 0 (kClusterDefault without it). Batches of one dependency wave only (a later wave reads
+  // an earlier one's output: the item kernel keeps those to one launch). Tuning knobs (benchmarks):
+  // FACEMASK_CUDA_CSIZE = cluster size (1..16, default 8; above 8 is non-portable, H100 allows 16),
+  // FACEMASK_CUDA_CVAR = kernel variant (0: 256 threads, 2 blocks per SM; 1: 256, 3; 2: 512, 1), FACEMASK_CUDA_CPARTS
+  // = parts per SM the batch's pixels are cut into (default: the variant's blocks per SM), FACEMASK_CUDA_CSTAGES = steps run (profiling; below 3 the output is
+  // incomplete).
+  const char* clk = std::getenv("FACEMASK_CUDA_CLUSTER");
+  bool clus = blur && !flat && (clk ? std::strcmp(clk, "1") == 0 : kClusterDefault) && m.cl_ok && num_waves == 1 &&
+              !split && !force_multi_launch_ && !(trace_env && *trace_env) && !std::getenv("FACEMASK_CUDA_PHASES");
+  std::vector<ClusterBlock> cblocks;
+  int cl_size = 8, cl_var = 0, cl_threads = 256, cl_smem = 0;
+  if (clus) {
+    if (const char* v = std::getenv("FACEMASK_CUDA_CSIZE")) cl_size = std::min(16, std::max(1, std::atoi(v)));
+    if (const char* v = std::getenv("FACEMASK_CUDA_CVAR")) cl_var = std::min(Impl::kClVars - 1, std::max(0, std::atoi(v)));
+    cl_threads = m.cl_thr[cl_var];
+    double parts_per_sm = m.cl_minb[cl_var];
+    if (const char* v = std::getenv("FACEMASK_CUDA_CPARTS")) parts_per_sm = std::max(0.1, std::atof(v));
+    double total = 0.0;
+    for (const DevPlaneJob& j : jobs) total += static_cast<double>(j.w) * j.h;
+    const double target = std::max(1024.0, total / (parts_per_sm * m.num_sms));
+    std::vector<int> np(jobs.size());
+    std::vector<size_t> order(jobs.size());
+    for (size_t jid = 0; jid < jobs.size(); ++jid) {
+      DevPlaneJob& j = jobs[jid];
+      j.ug = flat_group(j);
+      const int want = static_cast<int>(std::ceil(static_cast<double>(j.w) * j.h / target));
+      np[jid] = std::max(1, std::min({want, cl_size, j.ny}));
+      order[jid] = jid;
+    }
+    // Most parts first (then most pixels); first fit into clusters of cl_size slots.
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      if (np[a] != np[b]) return np[a] > np[b];
+      return static_cast<long long>(jobs[a].w) * jobs[a].h > static_cast<long long>(jobs[b].w) * jobs[b].h;
+    });
+    std::vector<int> used;
+    for (size_t jid : order) {
+      const int P = np[jid];
+      size_t c = 0;
+      while (c < used.size() && used[c] + P > cl_size) ++c;
+      if (c == used.size()) {
+        used.push_back(0);
+        cblocks.resize(cblocks.size() + static_cast<size_t>(cl_size), ClusterBlock{-1, 0, 0, 0});
+      }
+      const int rank0 = used[c];
+      for (int q = 0; q < P; ++q) {
+        cblocks[c * cl_size + static_cast<size_t>(rank0 + q)] = ClusterBlock{static_cast<int>(jid), q, P, rank0};
+        cl_smem = std::max(cl_smem, part_geo(jobs[jid], q, P).bytes);
+      }
+      used[c] += P;
+    }
+    const void* fn = m.cl_fn[cl_var];
+    if (cblocks.empty() || cl_smem > m.smem_optin) {
+      clus = false;
+    } else if (m.cl_q_smem != cl_smem || m.cl_q_size != cl_size || m.cl_q_threads != cl_var) {
+      // Can a cluster of this shape be resident at all (shared memory x cluster size on one GPC)?
+      cudaLaunchAttribute at[1];
+      at[0].id = cudaLaunchAttributeClusterDimension;
+      at[0].val.clusterDim.x = static_cast<unsigned>(cl_size);
+      at[0].val.clusterDim.y = 1;
+      at[0].val.clusterDim.z = 1;
+      cudaLaunchConfig_t cfg{};
+      cfg.gridDim = dim3(static_cast<unsigned>(cblocks.size()));
+      cfg.blockDim = dim3(static_cast<unsigned>(cl_threads));
+      cfg.dynamicSmemBytes = static_cast<size_t>(cl_smem);
+      cfg.attrs = at;
+      cfg.numAttrs = 1;
+      int n = 0;
+      if (cudaOccupancyMaxActiveClusters(&n, fn, &cfg) != cudaSuccess) {
+        cudaGetLastError();
+        n = 0;
+      }
+      m.cl_q_smem = cl_smem;
+      m.cl_q_size = cl_size;
+      m.cl_q_threads = cl_var;
+      m.cl_q_n = n;
+    }
+    if (clus && m.cl_q_n < 1) clus = false;
+    if (!clus) cblocks.clear();
+  }
+  if (!flat && !clus && !item_error.empty()) {
     *error = item_error;
     return false;
   }
@@ -1789,7 +2066,7 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
       }
     }
   }
-  for (size_t jid = 0; jid < (flat ? 0 : jobs.size()); ++jid) {
+  for (size_t jid = 0; jid < (flat || clus ? 0 : jobs.size()); ++jid) {
     const DevPlaneJob j = jobs[jid];
     const int id = static_cast<int>(jid), base = job_wave[jid] * kPhasesPerWave;
     if (blur) {
@@ -1936,7 +2213,11 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
     st.work_items = static_cast<int>(fblocks.size());
     st.flat = true;
   }
-  if (phases.empty() && fblocks.empty()) {
+  if (clus) {
+    st.work_items = static_cast<int>(cblocks.size());
+    st.cluster = true;
+  }
+  if (phases.empty() && fblocks.empty() && cblocks.empty()) {
     if (stats) *stats = st;
     return true;
   }
@@ -1950,7 +2231,8 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   const size_t off_done = align16(off_counters + phases.size() * sizeof(int));
   const size_t off_masks = align16(off_done + jobs.size() * kSyncInts * sizeof(int));
   const size_t off_flat = align16(off_masks + mask_floats * sizeof(float));
-  const size_t total = align16(off_flat + fblocks.size() * sizeof(FlatBlock));
+  const size_t off_cl = align16(off_flat + fblocks.size() * sizeof(FlatBlock));
+  const size_t total = align16(off_cl + cblocks.size() * sizeof(ClusterBlock));
   st.upload_bytes = total;
   st.scratch_bytes = static_cast<size_t>(scratch_bytes);
   m.cur ^= 1;
@@ -1974,6 +2256,7 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   }
   std::memcpy(hs + off_plans, plans.data(), plans.size() * sizeof(RegionPlan));
   if (!fblocks.empty()) std::memcpy(hs + off_flat, fblocks.data(), fblocks.size() * sizeof(FlatBlock));
+  if (!cblocks.empty()) std::memcpy(hs + off_cl, cblocks.data(), cblocks.size() * sizeof(ClusterBlock));
   if (!items.empty()) std::memcpy(hs + off_items, items.data(), items.size() * sizeof(DevItem));
   if (!phases.empty()) std::memcpy(hs + off_phases, phases.data(), phases.size() * sizeof(Phase));
   std::memset(hs + off_counters, 0, phases.size() * sizeof(int));
@@ -2015,7 +2298,35 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
   // phases of the launch (0: the launch alone), so phase times can be read as differences.
   if (const char* pl = std::getenv("FACEMASK_CUDA_PHASES")) nphases = std::max(0, std::min(nphases, std::atoi(pl)));
 
-  if (flat) {
+  if (clus) {
+    ClusterArgs ca;
+    ca.jobs = ka.jobs;
+    ca.plans = ka.plans;
+    ca.blocks = reinterpret_cast<const ClusterBlock*>(sl.arena + off_cl);
+    ca.stages = 3;
+    if (const char* v = std::getenv("FACEMASK_CUDA_CSTAGES")) ca.stages = std::min(3, std::max(1, std::atoi(v)));
+    cudaLaunchAttribute at[1];
+    at[0].id = cudaLaunchAttributeClusterDimension;
+    at[0].val.clusterDim.x = static_cast<unsigned>(cl_size);
+    at[0].val.clusterDim.y = 1;
+    at[0].val.clusterDim.z = 1;
+    cudaLaunchConfig_t cfg{};
+    cfg.gridDim = dim3(static_cast<unsigned>(cblocks.size()));
+    cfg.blockDim = dim3(static_cast<unsigned>(cl_threads));
+    cfg.dynamicSmemBytes = static_cast<size_t>(cl_smem);
+    cfg.stream = stream;
+    cfg.attrs = at;
+    cfg.numAttrs = 1;
+    void* args[] = {&ca};
+    e = cudaLaunchKernelExC(&cfg, m.cl_fn[cl_var], args);
+    if (e != cudaSuccess) {
+      *error = cuda_msg("cluster_blur_kernel launch", e);
+      cudaGetLastError();
+      sl.pending = cudaEventRecord(sl.done, stream) == cudaSuccess;
+      return false;
+    }
+    st.launches = 1;
+  } else if (flat) {
     FlatArgs fa;
     fa.jobs = ka.jobs;
     fa.plans = ka.plans;

@@ -49,6 +49,7 @@ struct LaunchStats {
   int launches = 0;       // kernel launches issued (1 with cooperative launch)
   bool cooperative = false;
   bool flat = false;         // blur by the flat path (three plain launches per wave, redact_cuda.cu)
+  bool cluster = false;      // blur by the cluster path (one launch of thread block clusters, sm_90+, redact_cuda.cu)
   size_t upload_bytes = 0;   // descriptor + mask bytes copied host->device
   size_t scratch_bytes = 0;  // device scratch for the blur's intermediate
   int work_items = 0;        // block work items over all phases

@@ -5,7 +5,12 @@
 // run as a one-thread block (every block loop strides by blockDim.x, so that is a valid block size). What this does
 // NOT cover: the GPU memory model, launch order and PDL, shared-memory limits - the GPU tests cover those.
 // emu_redact() builds the plane jobs with redact_cuda.cu's own plane_job() / flat_group() (copied out too).
-// Usage: cuda_flat_emu [trials]; prints "<n> cases, <k> plane failures", exit 0 only when k == 0.
+// Second mode: the cluster path (FACEMASK_CUDA_CLUSTER=1): per plane, P parts (1..16, varied per plane) each with its
+// own shared memory (a vector, poisoned), step 1 for every part, then per part the gather from the other parts'
+// shared memory, the vertical passes and the upsampling - part by part, so a part that overwrote its own RM before a
+// later part gathered from it would show up as wrong bytes. Blocks of one thread for the steps with block barriers,
+// 256 threads (8 warps, run one after another) for the row loop.
+// Usage: cuda_flat_emu [trials] [flat|cluster]; prints "<n> cases, <k> plane failures", exit 0 only when k == 0.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -38,7 +43,7 @@ namespace facemask { namespace cuda { namespace {
 struct EmuResult { int waves = 0; };
 
 // Redactor::redact's blur job setup (plane_job, scratch offsets, flat_group) and the three flat stages per wave.
-bool emu_redact(const ImageView& fr, const std::vector<Region>& regions, const RedactParams& params) {
+bool emu_redact(const ImageView& fr, const std::vector<Region>& regions, const RedactParams& params, bool cluster) {
   std::vector<RegionPlan> plans;
   std::vector<int> wave;
   for (const Region& r : regions) {
@@ -76,15 +81,41 @@ bool emu_redact(const ImageView& fr, const std::vector<Region>& regions, const R
   int nw = 0;
   for (int w : jw) nw = std::max(nw, w + 1);
   std::vector<uint8_t> smem(256 * 1024);
-  for (int w = 0; w < nw; ++w) {
+  for (int w = 0; cluster && w < nw; ++w) {
     for (size_t q = 0; q < jobs.size(); ++q) {
       if (jw[q] != w) continue;
       const DevPlaneJob& j = jobs[q];
-      for (int c = 0; c < j.nx * j.ny; ++c) {
-        if (j.nch == 1) flat_decimate_cell<1, 1>(k, j, c);
-        else if (j.nch == 2) j.wordpx ? flat_decimate_cell<2, 2>(k, j, c) : flat_decimate_cell<2, 0>(k, j, c);
-        else j.wordpx ? flat_decimate_cell<3, 4>(k, j, c) : flat_decimate_cell<3, 0>(k, j, c);
+      const int P = std::max(1, std::min(j.ny, 1 + static_cast<int>((q * 7 + static_cast<size_t>(j.w)) % 16)));
+      std::vector<PartGeo> geo(P);
+      std::vector<std::vector<uint8_t>> sm(P);
+      blockDim.x = 1;
+      threadIdx.x = 0;
+      for (int p = 0; p < P; ++p) {  // step 1 of every part (then the cluster barrier)
+        geo[p] = part_geo(j, p, P);
+        if (geo[p].g1 <= geo[p].g0 || geo[p].r1 <= geo[p].r0) { std::printf("empty part\n"); return false; }
+        sm[p].assign(static_cast<size_t>(geo[p].bytes), 0xcd);
+        if (j.cs == 1) cl_rows<uint8_t>(j, geo[p], sm[p].data());
+        else if (j.cs == 2) cl_rows<uint16_t>(j, geo[p], sm[p].data());
+        else cl_rows<unsigned>(j, geo[p], sm[p].data());
       }
+      for (int p = 0; p < P; ++p) {
+        blockDim.x = 1;
+        threadIdx.x = 0;
+        cl_gather(j, geo[p], P, sm[p].data(), [&](int o) { return sm[o].data(); });
+        cl_vpass(j, geo[p], sm[p].data());
+        blockDim.x = 256;
+        for (unsigned t = 0; t < 256; ++t) {
+          threadIdx.x = t;
+          cl_up(plans.data(), j, geo[p], sm[p].data());
+        }
+      }
+    }
+  }
+  for (int w = 0; !cluster && w < nw; ++w) {
+    for (size_t q = 0; q < jobs.size(); ++q) {
+      if (jw[q] != w) continue;
+      const DevPlaneJob& j = jobs[q];
+      for (int c = 0; c < j.nx * j.ny; ++c) flat_decimate_cell(k, j, c);
     }
     blockDim.x = 1;
     threadIdx.x = 0;
@@ -107,16 +138,7 @@ bool emu_redact(const ImageView& fr, const std::vector<Region>& regions, const R
         for (unsigned t = 0; t < 256; ++t) {
           threadIdx.x = t;
           const int r = first + static_cast<int>(t >> 5);
-          const int* sp = spans[t >> 5];
-          if (j.nch == 1) {
-            if (j.ug == 4) flat_up_row<1, 1, 4>(k, j, r, sp);
-            else flat_up_row<1, 1, 1>(k, j, r, sp);
-          }
-          else if (j.nch == 2) {
-            if (!j.wordpx) flat_up_row<2, 0, 1>(k, j, r, sp);
-            else if (j.ug == 2) flat_up_row<2, 2, 2>(k, j, r, sp);
-            else flat_up_row<2, 2, 1>(k, j, r, sp);
-          } else { if (j.up4) flat_up_row<3, 4, 1>(k, j, r, sp); else flat_up_row<3, 0, 1>(k, j, r, sp); }
+          if (r < j.h) up_row(k.plans, j, r, spans[t >> 5], k.scratch + j.s0, j.sp, 0);
         }
       }
     }
@@ -128,6 +150,7 @@ bool emu_redact(const ImageView& fr, const std::vector<Region>& regions, const R
 using namespace facemask;
 int main(int argc, char** argv) {
   const int ntrials = argc > 1 ? std::atoi(argv[1]) : 200;
+  const bool cluster = argc > 2 && std::strcmp(argv[2], "cluster") == 0;
   std::mt19937 rng(7);
   const char* names[] = {"NV12", "NV21", "I420", "YV12", "GRAY8", "RGBA", "ARGB", "BGRx", "xBGR", "RGB", "BGR"};
   int fails = 0, cases = 0;
@@ -173,7 +196,7 @@ int main(int argc, char** argv) {
     prm.strength = (trial % 4 == 0) ? 3.5f : ((trial % 4 == 1) ? 0.4f : 1.f);
     std::string err;
     if (!redact(b, regs, prm, &err)) { std::printf("core: %s\n", err.c_str()); return 2; }
-    if (!cuda::emu_redact(a, regs, prm)) return 2;
+    if (!cuda::emu_redact(a, regs, prm, cluster)) return 2;
     ++cases;
     for (int p = 0; p < fi.num_planes; ++p) {
       size_t diff = 0;
