@@ -1010,9 +1010,29 @@ __device__ __forceinline__ unsigned decimate_cell(const DevPlaneJob& j, int i, i
   return v;
 }
 
+// 1-byte pixels in column pairs (DevPlaneJob::pairpx: even base, stride and rect start, fx >= 2): a cell wholly
+// inside the rect in 16-bit loads, half as many as decimate_cell<1, 1>; the same sum. Other cells: per pixel.
+__device__ __forceinline__ unsigned decimate_cell_pairs(const DevPlaneJob& j, int i, int jc) {
+  const int fx = j.fx, xs = jc * fx, ys = i * j.fy;
+  if (xs + fx > j.w) return decimate_cell<1, 1>(j, i, jc);
+  const int yl = min(ys + j.fy, j.h) - 1, lh = j.lfx - 1;  // pairs per cell row: 2^lh
+  const long long pst = j.pstride;
+  const uint8_t* org = j.base + static_cast<long long>(j.y0) * pst + j.x0 + xs;
+  unsigned s = 0u;
+  const int n = 1 << (lh + j.lfy);
+#pragma unroll 8
+  for (int t = 0; t < n; ++t) {
+    const int y = min(ys + (t >> lh), yl);
+    const unsigned w = *reinterpret_cast<const unsigned short*>(org + y * pst + 2 * (t & ((1 << lh) - 1)));
+    s += (w & 0xffu) + (w >> 8);
+  }
+  const int shift = j.lfx + j.lfy;
+  return (s + ((1u << shift) >> 1)) >> shift;
+}
+
 // decimate_cell() for the plane's access path; channels packed as in the grid's cells.
 __device__ __forceinline__ unsigned decimate_cell_any(const DevPlaneJob& j, int i, int jc) {
-  if (j.nch == 1) return decimate_cell<1, 1>(j, i, jc);
+  if (j.nch == 1) return j.pairpx ? decimate_cell_pairs(j, i, jc) : decimate_cell<1, 1>(j, i, jc);
   if (j.nch == 2) return j.wordpx ? decimate_cell<2, 2>(j, i, jc) : decimate_cell<2, 0>(j, i, jc);
   return j.wordpx ? decimate_cell<3, 4>(j, i, jc) : decimate_cell<3, 0>(j, i, jc);
 }
