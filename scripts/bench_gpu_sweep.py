@@ -5,7 +5,7 @@ measurements. Configurations run interleaved (the order reverses every repeat), 
 launches per format; prints per configuration the repeats' medians, their median, the work items of the launch and an
 output checksum per format (a knob that only re-cuts the work must keep the checksums of the default).
 
-  python3 scripts/bench_gpu_sweep.py                       (built in: flat blur path vs work-item kernel)
+  python3 scripts/bench_gpu_sweep.py                       (built in: the blur paths side by side)
   python3 scripts/bench_gpu_sweep.py --configs '{"default": {}, "nofuse": {"FACEMASK_CUDA_NOFUSE": 1}}'
 """
 
@@ -17,12 +17,12 @@ import sys
 
 import numpy as np
 
-SWEEP = {  # the flat blur path against the work-item kernel (docs/benchmarks.md round 9), with the best item sizing
+SWEEP = {  # the blur paths side by side (docs/benchmarks.md rounds 9-11)
     "default": {},
+    "item": {"FACEMASK_CUDA_FLAT": 0, "FACEMASK_CUDA_CLUSTER": 0},
+    "cluster": {"FACEMASK_CUDA_CLUSTER": 1},
+    "cluster_c16": {"FACEMASK_CUDA_CLUSTER": 1, "FACEMASK_CUDA_CSIZE": 16},
     "flat": {"FACEMASK_CUDA_FLAT": 1},
-    "flat_pdl": {"FACEMASK_CUDA_FLAT": 1, "FACEMASK_CUDA_PDL": 1},
-    "item": {"FACEMASK_CUDA_FLAT": 0},
-    "item_up1.5": {"FACEMASK_CUDA_FLAT": 0, "FACEMASK_CUDA_UPITEMS": 1.5},
 }
 
 

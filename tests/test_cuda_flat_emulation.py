@@ -1,11 +1,14 @@
-"""The CUDA flat blur path's device code (csrc/cuda/redact_cuda.cu, FACEMASK_CUDA_FLAT=1) run on the CPU.
+"""The CUDA flat and cluster blur paths' device code (csrc/cuda/redact_cuda.cu, FACEMASK_CUDA_FLAT=1 and
+FACEMASK_CUDA_CLUSTER=1) run on the CPU.
 
-tests/native/cuda_flat_emu.cpp includes the flat path's device functions copied unchanged out of redact_cuda.cu (by
-the markers below) with shims for the CUDA qualifiers and intrinsics, runs the three stages per dependency wave on
-random frames (11 formats, padded and odd pitches, box and oval shapes, instance masks, strengths 0.4-3.5, faces
-clipped at the edges and overlapping) and compares every byte of every plane buffer, row padding included, with the
-CPU core's redact() (the independent oracle). Built with ASan + UBSan. Needs no GPU, so CI checks the arithmetic and
-the index math of a path whose GPU tests (tests/test_cuda_redact.py) only run on a CUDA machine."""
+tests/native/cuda_flat_emu.cpp includes the device functions copied unchanged out of redact_cuda.cu (by the markers
+below) with shims for the CUDA qualifiers and intrinsics, runs the flat path's three stages per dependency wave, and
+in its second mode the cluster path's steps per plane part (1-16 parts, each with its own shared memory; the other
+parts' rows read from theirs), on random frames (11 formats, padded and odd pitches, box and oval shapes, instance
+masks, strengths 0.4-3.5, faces clipped at the edges and overlapping) and compares every byte of every plane buffer,
+row padding included, with the CPU core's redact() (the independent oracle). Built with ASan + UBSan. Needs no GPU,
+so CI checks the arithmetic and the index math of paths whose GPU tests (tests/test_cuda_redact.py) only run on a
+CUDA machine."""
 
 from __future__ import annotations
 
