@@ -1504,6 +1504,26 @@ int flat_group(const DevPlaneJob& j) {
   return j.nch == 1 ? (a4 ? 4 : 1) : (j.nch == 2 && j.wordpx && a4 ? 2 : 1);
 }
 
+// Launch configuration of the cluster kernel: 1-D clusters of `csize` blocks (cfg points at the member attribute).
+struct ClusterConfig {
+  cudaLaunchAttribute at[1];
+  cudaLaunchConfig_t cfg{};
+  ClusterConfig(int blocks, int threads, int smem, int csize, cudaStream_t stream) {
+    at[0].id = cudaLaunchAttributeClusterDimension;
+    at[0].val.clusterDim.x = static_cast<unsigned>(csize);
+    at[0].val.clusterDim.y = 1;
+    at[0].val.clusterDim.z = 1;
+    cfg.gridDim = dim3(static_cast<unsigned>(blocks));
+    cfg.blockDim = dim3(static_cast<unsigned>(threads));
+    cfg.dynamicSmemBytes = static_cast<size_t>(smem);
+    cfg.stream = stream;
+    cfg.attrs = at;
+    cfg.numAttrs = 1;
+  }
+  ClusterConfig(const ClusterConfig&) = delete;
+  ClusterConfig& operator=(const ClusterConfig&) = delete;
+};
+
 std::string cuda_msg(const char* what, cudaError_t e) {
   return std::string(what) + ": " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")";
 }
@@ -1975,19 +1995,9 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
       clus = false;
     } else if (m.cl_q_smem != cl_smem || m.cl_q_size != cl_size || m.cl_q_threads != cl_var) {
       // Can a cluster of this shape be resident at all (shared memory x cluster size on one GPC)?
-      cudaLaunchAttribute at[1];
-      at[0].id = cudaLaunchAttributeClusterDimension;
-      at[0].val.clusterDim.x = static_cast<unsigned>(cl_size);
-      at[0].val.clusterDim.y = 1;
-      at[0].val.clusterDim.z = 1;
-      cudaLaunchConfig_t cfg{};
-      cfg.gridDim = dim3(static_cast<unsigned>(cblocks.size()));
-      cfg.blockDim = dim3(static_cast<unsigned>(cl_threads));
-      cfg.dynamicSmemBytes = static_cast<size_t>(cl_smem);
-      cfg.attrs = at;
-      cfg.numAttrs = 1;
+      const ClusterConfig cc(static_cast<int>(cblocks.size()), cl_threads, cl_smem, cl_size, stream);
       int n = 0;
-      if (cudaOccupancyMaxActiveClusters(&n, fn, &cfg) != cudaSuccess) {
+      if (cudaOccupancyMaxActiveClusters(&n, fn, &cc.cfg) != cudaSuccess) {
         cudaGetLastError();
         n = 0;
       }
@@ -2329,20 +2339,9 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
     ca.blocks = reinterpret_cast<const ClusterBlock*>(sl.arena + off_cl);
     ca.stages = 3;
     if (const char* v = std::getenv("FACEMASK_CUDA_CSTAGES")) ca.stages = std::min(3, std::max(1, std::atoi(v)));
-    cudaLaunchAttribute at[1];
-    at[0].id = cudaLaunchAttributeClusterDimension;
-    at[0].val.clusterDim.x = static_cast<unsigned>(cl_size);
-    at[0].val.clusterDim.y = 1;
-    at[0].val.clusterDim.z = 1;
-    cudaLaunchConfig_t cfg{};
-    cfg.gridDim = dim3(static_cast<unsigned>(cblocks.size()));
-    cfg.blockDim = dim3(static_cast<unsigned>(cl_threads));
-    cfg.dynamicSmemBytes = static_cast<size_t>(cl_smem);
-    cfg.stream = stream;
-    cfg.attrs = at;
-    cfg.numAttrs = 1;
+    const ClusterConfig cc(static_cast<int>(cblocks.size()), cl_threads, cl_smem, cl_size, stream);
     void* args[] = {&ca};
-    e = cudaLaunchKernelExC(&cfg, m.cl_fn[cl_var], args);
+    e = cudaLaunchKernelExC(&cc.cfg, m.cl_fn[cl_var], args);
     if (e != cudaSuccess) {
       *error = cuda_msg("cluster_blur_kernel launch", e);
       cudaGetLastError();
