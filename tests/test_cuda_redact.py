@@ -484,7 +484,8 @@ def test_decimated_blur_matches_oracle(native, gpu):
 def test_unfused_vertical_passes_byte_identical(native, gpu, fmt, monkeypatch):
     """Small grids normally get their vertical passes from the block that finishes the last row band (no grid
     barrier); FACEMASK_CUDA_NOFUSE=1 runs them as a phase of their own, also in one launch per phase."""
-    monkeypatch.setenv("FACEMASK_CUDA_FLAT", "0")  # the work-item kernel (not the flat blur path)
+    monkeypatch.setenv("FACEMASK_CUDA_FLAT", "0")  # the work-item kernel (not the flat or cluster blur path)
+    monkeypatch.setenv("FACEMASK_CUDA_CLUSTER", "0")
     dev = Dev(gpu)
     monkeypatch.setenv("FACEMASK_CUDA_NOFUSE", "1")
     rng = np.random.default_rng(41)
@@ -531,7 +532,8 @@ def test_dataflow_and_barrier_orders_byte_identical(native, gpu, fmt, pad, monke
     per plane for its grid; FACEMASK_CUDA_BARRIER=1 separates the stages by grid barriers. Many planes of very
     different sizes (more items than blocks wait), fused and unfused vertical passes, one launch or one per phase,
     an odd NV12 pitch (chroma pairs byte by byte instead of 16-bit words): all byte-identical to the CPU core."""
-    monkeypatch.setenv("FACEMASK_CUDA_FLAT", "0")  # the work-item kernel (not the flat blur path)
+    monkeypatch.setenv("FACEMASK_CUDA_FLAT", "0")  # the work-item kernel (not the flat or cluster blur path)
+    monkeypatch.setenv("FACEMASK_CUDA_CLUSTER", "0")
     dev = Dev(gpu)
     rng = np.random.default_rng(53 + pad)
     w, h = 640, 360
@@ -567,7 +569,8 @@ def test_access_paths_and_item_sizing_byte_identical(native, gpu, fmt, pad, monk
     without the grid cell cost (FACEMASK_CUDA_CELLCOST): all byte-identical to the CPU core (which never touches the
     4th byte), with faces clipped at every frame edge, odd rect widths and decimation factors 1-16; row padding is
     never written."""
-    monkeypatch.setenv("FACEMASK_CUDA_FLAT", "0")  # the work-item kernel (not the flat blur path)
+    monkeypatch.setenv("FACEMASK_CUDA_FLAT", "0")  # the work-item kernel (not the flat or cluster blur path)
+    monkeypatch.setenv("FACEMASK_CUDA_CLUSTER", "0")
     dev = Dev(gpu)
     rng = np.random.default_rng(71 + pad)
     w, h = 638, 358
@@ -603,7 +606,8 @@ def test_item_budgets_byte_identical(native, gpu, fmt, pad, monkeypatch):
     min-max split (FACEMASK_CUDA_GREEDY=1) with its default budgets, with very few row bands and many upsampling items
     and the reverse (DECITEMS / UPITEMS 0.25 and 4): all byte-identical to the CPU core, with faces clipped at the
     frame edges and decimation factors 1-8; row padding is never written."""
-    monkeypatch.setenv("FACEMASK_CUDA_FLAT", "0")  # the work-item kernel (not the flat blur path)
+    monkeypatch.setenv("FACEMASK_CUDA_FLAT", "0")  # the work-item kernel (not the flat or cluster blur path)
+    monkeypatch.setenv("FACEMASK_CUDA_CLUSTER", "0")
     dev = Dev(gpu)
     rng = np.random.default_rng(97 + pad)
     w, h = 638, 358
@@ -649,7 +653,8 @@ def test_kernel_variants_and_first_fetch_byte_identical(native, gpu, fmt, monkey
     kernel with every plane kind compiled in, FACEMASK_CUDA_STATICFIRST=0 fetches every item through the counter,
     FACEMASK_CUDA_OCC=4 another kernel variant (more items than blocks, three dependency waves): all byte-identical
     to the CPU core for every mode."""
-    monkeypatch.setenv("FACEMASK_CUDA_FLAT", "0")  # the work-item kernel (not the flat blur path)
+    monkeypatch.setenv("FACEMASK_CUDA_FLAT", "0")  # the work-item kernel (not the flat or cluster blur path)
+    monkeypatch.setenv("FACEMASK_CUDA_CLUSTER", "0")
     dev = Dev(gpu)
     rng = np.random.default_rng(97)
     w, h = 640, 360
