@@ -1296,6 +1296,45 @@ __host__ __device__ __forceinline__ PartGeo part_geo(const DevPlaneJob& j, int q
   return g;
 }
 
+// Host: the parts of every plane (P = pixels / target, rounded up, 1 <= P <= min(cluster size, grid rows)) and their
+// blocks, cluster by cluster (cl_size slots each; most parts first, then most pixels, first fit; a plane's parts in
+// consecutive slots of one cluster, the rest idle). Returns the largest part's shared memory in bytes.
+int plan_clusters(const std::vector<DevPlaneJob>& jobs, int cl_size, double target, std::vector<ClusterBlock>* out) {
+  std::vector<ClusterBlock>& cb = *out;
+  cb.clear();
+  std::vector<int> np(jobs.size());
+  std::vector<size_t> order(jobs.size());
+  for (size_t jid = 0; jid < jobs.size(); ++jid) {
+    const DevPlaneJob& j = jobs[jid];
+    const int want = static_cast<int>(std::ceil(static_cast<double>(j.w) * j.h / target));
+    np[jid] = std::max(1, std::min({want, cl_size, j.ny}));
+    order[jid] = jid;
+  }
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    if (np[a] != np[b]) return np[a] > np[b];
+    return static_cast<long long>(jobs[a].w) * jobs[a].h > static_cast<long long>(jobs[b].w) * jobs[b].h;
+  });
+  std::vector<int> used;  // slots taken per cluster
+  int smem = 0;
+  for (size_t jid : order) {
+    const int P = np[jid];
+    size_t c = 0;
+    while (c < used.size() && used[c] + P > cl_size) ++c;
+    if (c == used.size()) {
+      used.push_back(0);
+      cb.resize(cb.size() + static_cast<size_t>(cl_size), ClusterBlock{-1, 0, 0, 0});
+    }
+    const int rank0 = used[c];
+    for (int q = 0; q < P; ++q) {
+      cb[c * static_cast<size_t>(cl_size) + static_cast<size_t>(rank0 + q)] =
+          ClusterBlock{static_cast<int>(jid), q, P, rank0};
+      smem = std::max(smem, part_geo(jobs[jid], q, P).bytes);
+    }
+    used[c] += P;
+  }
+  return smem;
+}
+
 // Step 1: spans, decimation, horizontal passes, RM.
 template <typename E>
 __device__ __forceinline__ void cl_rows(const DevPlaneJob& j, const PartGeo& g, uint8_t* smem) {
@@ -1504,6 +1543,10 @@ int flat_group(const DevPlaneJob& j) {
   return j.nch == 1 ? (a4 ? 4 : 1) : (j.nch == 2 && j.wordpx && a4 ? 2 : 1);
 }
 
+std::string cuda_msg(const char* what, cudaError_t e) {
+  return std::string(what) + ": " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")";
+}
+
 // Launch configuration of the cluster kernel: 1-D clusters of `csize` blocks (cfg points at the member attribute).
 struct ClusterConfig {
   cudaLaunchAttribute at[1];
@@ -1523,10 +1566,6 @@ struct ClusterConfig {
   ClusterConfig(const ClusterConfig&) = delete;
   ClusterConfig& operator=(const ClusterConfig&) = delete;
 };
-
-std::string cuda_msg(const char* what, cudaError_t e) {
-  return std::string(what) + ": " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")";
-}
 
 __global__ void empty_kernel() {}
 
@@ -1958,38 +1997,11 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
     double parts_per_sm = m.cl_minb[cl_var];
     if (const char* v = std::getenv("FACEMASK_CUDA_CPARTS")) parts_per_sm = std::max(0.1, std::atof(v));
     double total = 0.0;
-    for (const DevPlaneJob& j : jobs) total += static_cast<double>(j.w) * j.h;
-    const double target = std::max(1024.0, total / (parts_per_sm * m.num_sms));
-    std::vector<int> np(jobs.size());
-    std::vector<size_t> order(jobs.size());
-    for (size_t jid = 0; jid < jobs.size(); ++jid) {
-      DevPlaneJob& j = jobs[jid];
+    for (DevPlaneJob& j : jobs) {
       j.ug = flat_group(j);
-      const int want = static_cast<int>(std::ceil(static_cast<double>(j.w) * j.h / target));
-      np[jid] = std::max(1, std::min({want, cl_size, j.ny}));
-      order[jid] = jid;
+      total += static_cast<double>(j.w) * j.h;
     }
-    // Most parts first (then most pixels); first fit into clusters of cl_size slots.
-    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-      if (np[a] != np[b]) return np[a] > np[b];
-      return static_cast<long long>(jobs[a].w) * jobs[a].h > static_cast<long long>(jobs[b].w) * jobs[b].h;
-    });
-    std::vector<int> used;
-    for (size_t jid : order) {
-      const int P = np[jid];
-      size_t c = 0;
-      while (c < used.size() && used[c] + P > cl_size) ++c;
-      if (c == used.size()) {
-        used.push_back(0);
-        cblocks.resize(cblocks.size() + static_cast<size_t>(cl_size), ClusterBlock{-1, 0, 0, 0});
-      }
-      const int rank0 = used[c];
-      for (int q = 0; q < P; ++q) {
-        cblocks[c * cl_size + static_cast<size_t>(rank0 + q)] = ClusterBlock{static_cast<int>(jid), q, P, rank0};
-        cl_smem = std::max(cl_smem, part_geo(jobs[jid], q, P).bytes);
-      }
-      used[c] += P;
-    }
+    cl_smem = plan_clusters(jobs, cl_size, std::max(1024.0, total / (parts_per_sm * m.num_sms)), &cblocks);
     const void* fn = m.cl_fn[cl_var];
     if (cblocks.empty() || cl_smem > m.smem_optin) {
       clus = false;

@@ -5,10 +5,11 @@
 // run as a one-thread block (every block loop strides by blockDim.x, so that is a valid block size). What this does
 // NOT cover: the GPU memory model, launch order and PDL, shared-memory limits - the GPU tests cover those.
 // emu_redact() builds the plane jobs with redact_cuda.cu's own plane_job() / flat_group() (copied out too).
-// Second mode: the cluster path (FACEMASK_CUDA_CLUSTER=1): per plane, P parts (1..16, varied per plane) each with its
-// own shared memory (a vector, poisoned), step 1 for every part, then per part the gather from the other parts'
-// shared memory, the vertical passes and the upsampling - part by part, so a part that overwrote its own RM before a
-// later part gathered from it would show up as wrong bytes. Blocks of one thread for the steps with block barriers,
+// Second mode: the cluster path (FACEMASK_CUDA_CLUSTER=1): per wave, the host's plan_clusters() parts and packs the
+// planes (cluster sizes 3, 8, 16; the batch cut into 2-41 parts, so 1-16 parts per plane), then per cluster: step 1
+// for every block, each with its own shared memory (a vector, poisoned), then per block the gather from the other
+// blocks' shared memory, the vertical passes and the upsampling - block by block, so a block that overwrote its own
+// RM before a later block gathered from it would show up as wrong bytes. Blocks of one thread for the steps with block barriers,
 // 256 threads (8 warps, run one after another) for the row loop.
 // Usage: cuda_flat_emu [trials] [flat|cluster]; prints "<n> cases, <k> plane failures", exit 0 only when k == 0.
 #include <algorithm>
@@ -43,7 +44,8 @@ namespace facemask { namespace cuda { namespace {
 struct EmuResult { int waves = 0; };
 
 // Redactor::redact's blur job setup (plane_job, scratch offsets, flat_group) and the three flat stages per wave.
-bool emu_redact(const ImageView& fr, const std::vector<Region>& regions, const RedactParams& params, bool cluster) {
+bool emu_redact(const ImageView& fr, const std::vector<Region>& regions, const RedactParams& params, bool cluster,
+                int cl_size, double cl_parts) {
   std::vector<RegionPlan> plans;
   std::vector<int> wave;
   for (const Region& r : regions) {
@@ -82,31 +84,46 @@ bool emu_redact(const ImageView& fr, const std::vector<Region>& regions, const R
   for (int w : jw) nw = std::max(nw, w + 1);
   std::vector<uint8_t> smem(256 * 1024);
   for (int w = 0; cluster && w < nw; ++w) {
-    for (size_t q = 0; q < jobs.size(); ++q) {
-      if (jw[q] != w) continue;
-      const DevPlaneJob& j = jobs[q];
-      const int P = std::max(1, std::min(j.ny, 1 + static_cast<int>((q * 7 + static_cast<size_t>(j.w)) % 16)));
-      std::vector<PartGeo> geo(P);
-      std::vector<std::vector<uint8_t>> sm(P);
+    // The wave's planes, parted and packed by the host's plan_clusters(), then run cluster by cluster.
+    std::vector<DevPlaneJob> wj;
+    double total = 0.0;
+    for (size_t q = 0; q < jobs.size(); ++q)
+      if (jw[q] == w) {
+        wj.push_back(jobs[q]);
+        total += static_cast<double>(jobs[q].w) * jobs[q].h;
+      }
+    const int csize = cl_size;
+    std::vector<ClusterBlock> cb;
+    plan_clusters(wj, csize, std::max(64.0, total / cl_parts), &cb);
+    for (size_t c0 = 0; c0 < cb.size(); c0 += static_cast<size_t>(csize)) {
+      std::vector<PartGeo> geo(static_cast<size_t>(csize));
+      std::vector<std::vector<uint8_t>> sm(static_cast<size_t>(csize));
       blockDim.x = 1;
       threadIdx.x = 0;
-      for (int p = 0; p < P; ++p) {  // step 1 of every part (then the cluster barrier)
-        geo[p] = part_geo(j, p, P);
-        if (geo[p].g1 <= geo[p].g0 || geo[p].r1 <= geo[p].r0) { std::printf("empty part\n"); return false; }
-        sm[p].assign(static_cast<size_t>(geo[p].bytes), 0xcd);
-        if (j.cs == 1) cl_rows<uint8_t>(j, geo[p], sm[p].data());
-        else if (j.cs == 2) cl_rows<uint16_t>(j, geo[p], sm[p].data());
-        else cl_rows<unsigned>(j, geo[p], sm[p].data());
+      for (int r = 0; r < csize; ++r) {  // step 1 of every block of the cluster (then the cluster barrier)
+        const ClusterBlock& b = cb[c0 + static_cast<size_t>(r)];
+        if (b.job < 0) continue;
+        const DevPlaneJob& j = wj[static_cast<size_t>(b.job)];
+        if (b.rank0 + b.part != r || b.nparts > csize || b.nparts > j.ny) { std::printf("bad slot\n"); return false; }
+        geo[r] = part_geo(j, b.part, b.nparts);
+        if (geo[r].g1 <= geo[r].g0 || geo[r].r1 <= geo[r].r0) { std::printf("empty part\n"); return false; }
+        sm[r].assign(static_cast<size_t>(geo[r].bytes), 0xcd);
+        if (j.cs == 1) cl_rows<uint8_t>(j, geo[r], sm[r].data());
+        else if (j.cs == 2) cl_rows<uint16_t>(j, geo[r], sm[r].data());
+        else cl_rows<unsigned>(j, geo[r], sm[r].data());
       }
-      for (int p = 0; p < P; ++p) {
+      for (int r = 0; r < csize; ++r) {
+        const ClusterBlock& b = cb[c0 + static_cast<size_t>(r)];
+        if (b.job < 0) continue;
+        const DevPlaneJob& j = wj[static_cast<size_t>(b.job)];
         blockDim.x = 1;
         threadIdx.x = 0;
-        cl_gather(j, geo[p], P, sm[p].data(), [&](int o) { return sm[o].data(); });
-        cl_vpass(j, geo[p], sm[p].data());
+        cl_gather(j, geo[r], b.nparts, sm[r].data(), [&](int q) { return sm[static_cast<size_t>(b.rank0 + q)].data(); });
+        cl_vpass(j, geo[r], sm[r].data());
         blockDim.x = 256;
         for (unsigned t = 0; t < 256; ++t) {
           threadIdx.x = t;
-          cl_up(plans.data(), j, geo[p], sm[p].data());
+          cl_up(plans.data(), j, geo[r], sm[r].data());
         }
       }
     }
@@ -196,7 +213,8 @@ int main(int argc, char** argv) {
     prm.strength = (trial % 4 == 0) ? 3.5f : ((trial % 4 == 1) ? 0.4f : 1.f);
     std::string err;
     if (!redact(b, regs, prm, &err)) { std::printf("core: %s\n", err.c_str()); return 2; }
-    if (!cuda::emu_redact(a, regs, prm, cluster)) return 2;
+    const int cl_size = trial % 3 == 0 ? 16 : (trial % 3 == 1 ? 8 : 3);  // cluster size, parts of the batch: P 1-16
+    if (!cuda::emu_redact(a, regs, prm, cluster, cl_size, 2.0 + trial % 40)) return 2;
     ++cases;
     for (int p = 0; p < fi.num_planes; ++p) {
       size_t diff = 0;
