@@ -1690,7 +1690,7 @@ struct Redactor::Impl {
   const void* cl_fn[kClVars] = {nullptr, nullptr, nullptr};
   int cl_thr[kClVars] = {256, 256, 512}, cl_minb[kClVars] = {2, 3, 1};
   bool cl_ok = false;                          // thread block clusters usable (sm_90+, attributes set)
-  int cl_q_smem = -1, cl_q_size = 0, cl_q_threads = -1, cl_q_n = 0;  // the last cluster occupancy query and its answer
+  int cl_q_smem = -1, cl_q_size = 0, cl_q_var = -1, cl_q_n = 0;  // the last cluster occupancy query and its answer
   bool init_ok = false;
   std::string init_error;
   Slot slots[2];
@@ -2005,7 +2005,7 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
     const void* fn = m.cl_fn[cl_var];
     if (cblocks.empty() || cl_smem > m.smem_optin) {
       clus = false;
-    } else if (m.cl_q_smem != cl_smem || m.cl_q_size != cl_size || m.cl_q_threads != cl_var) {
+    } else if (m.cl_q_smem != cl_smem || m.cl_q_size != cl_size || m.cl_q_var != cl_var) {
       // Can a cluster of this shape be resident at all (shared memory x cluster size on one GPC)?
       const ClusterConfig cc(static_cast<int>(cblocks.size()), cl_threads, cl_smem, cl_size, stream);
       int n = 0;
@@ -2015,7 +2015,7 @@ bool Redactor::redact(const ImageView* frames, int num_frames, const BatchRegion
       }
       m.cl_q_smem = cl_smem;
       m.cl_q_size = cl_size;
-      m.cl_q_threads = cl_var;
+      m.cl_q_var = cl_var;
       m.cl_q_n = n;
     }
     if (clus && m.cl_q_n < 1) clus = false;
